@@ -7,6 +7,18 @@ import { writeSync } from 'node:fs';
 
 const chunks: string[] = [];
 let size = 0;
+let encoding: BufferEncoding = 'utf8';
+
+/**
+ * Postfix tools are byte-oriented: a tool that reads its input as latin1
+ * (one char per byte) sets 'latin1' here so bytes come out unchanged.
+ */
+export function setOutputEncoding(enc: BufferEncoding): void {
+  encoding = enc;
+}
+export function outputEncoding(): BufferEncoding {
+  return encoding;
+}
 
 export function out(text: string): void {
   chunks.push(text);
@@ -20,7 +32,7 @@ export function outLine(line: string): void {
 
 export function flushStdout(): void {
   if (chunks.length === 0) return;
-  const buf = Buffer.from(chunks.join(''), 'utf8');
+  const buf = Buffer.from(chunks.join(''), encoding);
   chunks.length = 0;
   size = 0;
   let off = 0;
