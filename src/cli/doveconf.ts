@@ -1,6 +1,6 @@
-/** cli/doveconf.ts: not implemented yet; see the open issues. */
-import { fatal } from '../log/msg.js';
+/** cli/doveconf.ts: doveconf(1); all logic lives in compat/dovecot/doveconf.ts. */
+import { doveconfMain } from '../../compat/dovecot/doveconf.js';
 
-export function main(_argv: string[]): number {
-  return fatal('this command is not implemented yet in Postern');
+export function main(argv: string[]): number {
+  return doveconfMain(argv);
 }

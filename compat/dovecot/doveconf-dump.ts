@@ -1,0 +1,244 @@
+/**
+ * compat/dovecot/doveconf-dump.ts: the text doveconf prints for -a, -n, -N
+ * and -d (doveconf.c config_dump_human): settings and sections sorted by
+ * their key path, filters last, secrets hidden unless -P, values quoted when
+ * they hold '#' or begin/end with whitespace.
+ */
+import type { Filter, FilterSpec, ParsedConfig, Scope, Section } from './conf-parser.js';
+import { catalogue } from './settings/catalogue.js';
+import type { ServiceDefault, SettingDef } from './settings/types.js';
+
+/** all: -a (every setting); set: -N (explicitly set); changed: -n (set and not the default). */
+export type DumpScope = 'all' | 'set' | 'changed';
+
+export interface DumpOptions {
+  scope: DumpScope;
+  showSecrets: boolean;
+  /** Only these top-level keys or section types (positional names with -n/-a). */
+  only?: string[];
+  /** -f filters: values of matching filter blocks override the globals. */
+  filter?: FilterSpec;
+}
+
+interface Item {
+  sort: string;
+  lines: string[];
+}
+
+export const HIDDEN = '# hidden, use -P to show it';
+const HIDDEN_INLINE = '#hidden_use-P_to_show#';
+
+function escapeName(name: string): string {
+  return name.replace(/[\\=/ ,]/g, (c) => ({ '\\': '\\\\', '=': '\\e', '/': '\\s', ' ': '\\_', ',': '\\+' })[c]!);
+}
+
+export function isSecretKey(key: string): boolean {
+  return key.endsWith('_password') || key.endsWith('_key') || key.endsWith('_nonce') || key.startsWith('ssl_dh');
+}
+
+/** Hide secrets inside a value: `password=x`, `secret=x`, `key=x`, and http(s)://user:pw@ (doveconf.c hide_secrets_from_value). */
+export function hideSecretsInValue(value: string): string {
+  let out = value.replace(/(https?:\/\/)([^\s/@]*:[^\s/@]*)@/g, `$1${HIDDEN_INLINE}@`);
+  out = out.replace(/((?:pass|secret|key)[A-Za-z0-9_]*=)[^\s]*/g, `$1${HIDDEN_INLINE}`);
+  return out;
+}
+
+export function formatValue(key: string, value: string, showSecrets: boolean): string {
+  if (!showSecrets && value !== '') {
+    if (isSecretKey(key)) return HIDDEN;
+    value = hideSecretsInValue(value);
+  }
+  if (value.includes('#') || /^\s|\s$/.test(value)) return `"${value}"`;
+  return value;
+}
+
+function keyLine(indent: string, key: string, value: string, o: DumpOptions): string {
+  return `${indent}${key} = ${formatValue(key, value, o.showSecrets)}`;
+}
+
+function sectionHeader(type: string, name: string, listKind: boolean): string {
+  if (listKind || name === '') return `${type} {`;
+  return /[\s]/.test(name) || name.includes('"') ? `${type} "${name}" {` : `${type} ${name} {`;
+}
+
+function sortItems(items: Item[]): string[] {
+  items.sort((a, b) => (a.sort < b.sort ? -1 : a.sort > b.sort ? 1 : 0));
+  return items.flatMap((i) => i.lines);
+}
+
+/** Render one user section (and its sub-sections) at `indent`. Returns undefined when nothing is printed. */
+function renderSection(sec: Section, indent: string, o: DumpOptions, base?: Array<[string, string]>, baseListeners?: ServiceDefault['listeners']): Item | undefined {
+  const cat = catalogue();
+  const kind = cat.sectionKind(sec.type);
+  const inner = `${indent}  `;
+  const items: Item[] = [];
+  const typeDef = cat.sections[sec.type];
+  const setKeys = sec.scope.keys;
+  if (kind === 'strlist') {
+    for (const e of setKeys.values()) items.push({ sort: e.key, lines: [keyLine(inner, e.key, e.value, o)] });
+  } else if (o.scope === 'all' && typeDef) {
+    const defaults = new Map<string, string>((base ?? typeDef.keys.map((k) => [k[0], k[2]] as [string, string])));
+    for (const [k, v] of defaults) items.push({ sort: k, lines: [keyLine(inner, k, setKeys.get(k)?.value ?? v, o)] });
+  } else {
+    for (const e of setKeys.values()) {
+      if (kind === 'list' && o.scope === 'changed' && e.value === cat.keyDef(sec.type, e.key)?.[2]) continue;
+      items.push({ sort: e.key, lines: [keyLine(inner, e.key, e.value, o)] });
+    }
+    if (sec.type === 'namespace') {
+      for (const k of ['location', 'prefix']) if (!setKeys.has(k)) items.push({ sort: k, lines: [`${inner}${k} = `] });
+    }
+  }
+  // Sub-sections: the user's, plus (for -a) the built-in listeners of a default service.
+  const subs: Section[] = [...sec.scope.sections];
+  if (o.scope === 'all' && baseListeners) {
+    for (const l of baseListeners) {
+      if (!subs.some((s) => s.type === l.type && s.name === l.name)) {
+        subs.push({ type: l.type, name: l.name, listIndex: 0, scope: emptyScope(l.type), file: '', line: 0 });
+      }
+    }
+  }
+  for (const sub of subs) {
+    const bl = baseListeners?.find((l) => l.type === sub.type && l.name === sub.name);
+    const it = renderSection(sub, inner, o, bl?.keys);
+    if (it) items.push(it);
+  }
+  if (items.length === 0 && o.scope !== 'all') return undefined;
+  const listKind = kind === 'list';
+  const sortName = listKind ? String(sec.listIndex) : escapeName(sec.name);
+  return {
+    sort: `${sec.type}/${sortName}/`,
+    lines: [`${indent}${sectionHeader(sec.type, sec.name, listKind)}`, ...sortItems(items), `${indent}}`],
+  };
+}
+
+function emptyScope(type: string): Scope {
+  return { type, kind: 'unique', keys: new Map(), sections: [], findSection: () => undefined } as unknown as Scope;
+}
+
+/** Items of a top-level-like scope (root or filter). */
+function scopeItems(scope: Scope, indent: string, o: DumpOptions, isRoot: boolean, overrides?: Map<string, string>): Item[] {
+  const cat = catalogue();
+  const items: Item[] = [];
+  if (isRoot && o.scope === 'all') {
+    for (const d of cat.globalList) {
+      const v = overrides?.get(d[0]) ?? scope.keys.get(d[0])?.value ?? d[2];
+      items.push({ sort: d[0], lines: [keyLine(indent, d[0], v, o)] });
+    }
+  } else {
+    const seen = new Set<string>();
+    for (const e of scope.keys.values()) {
+      seen.add(e.key);
+      const value = overrides?.get(e.key) ?? e.value;
+      if (isRoot && o.scope === 'changed' && value === defaultOf(cat.globals.get(e.key))) continue;
+      items.push({ sort: e.key, lines: [keyLine(indent, e.key, value, o)] });
+    }
+    if (overrides) {
+      for (const [k, v] of overrides) {
+        if (seen.has(k)) continue;
+        if (o.scope === 'changed' && v === defaultOf(cat.globals.get(k))) continue;
+        items.push({ sort: k, lines: [keyLine(indent, k, v, o)] });
+      }
+    }
+  }
+  const userServices = new Set<string>();
+  for (const sec of scope.sections) {
+    let base: Array<[string, string]> | undefined;
+    let listeners: ServiceDefault['listeners'] | undefined;
+    if (sec.type === 'service' && isRoot) {
+      const svc = cat.services.find((s) => s.name === sec.name);
+      if (svc) {
+        base = svc.keys;
+        listeners = svc.listeners;
+      }
+      userServices.add(sec.name);
+    }
+    const it = renderSection(sec, indent, o, base, listeners);
+    if (it) items.push(it);
+  }
+  if (isRoot && o.scope === 'all') {
+    for (const svc of cat.services) {
+      if (userServices.has(svc.name)) continue;
+      const sec: Section = { type: 'service', name: svc.name, listIndex: 0, scope: emptyScope('service'), file: '', line: 0 };
+      const it = renderSection(sec, indent, o, svc.keys, svc.listeners);
+      if (it) items.push(it);
+    }
+  }
+  if (o.only) return items.filter((i) => o.only!.some((n) => i.sort === n || i.sort.startsWith(`${n}/`)));
+  return items;
+}
+
+function defaultOf(def: SettingDef | undefined): string | undefined {
+  return def?.[2];
+}
+
+/** Sort rank of a filter block: local_name last, then by local bits, remote bits, protocol (file order within ties). */
+function filterRank(f: Filter): number[] {
+  const bits = (net: string | undefined) => (net === undefined ? 0 : net.includes('/') ? Number(net.split('/')[1]) : net.includes(':') ? 128 : 32);
+  return [f.spec.localName ? 1 : 0, bits(f.spec.local), bits(f.spec.remote), f.spec.protocol ? 1 : 0, f.order];
+}
+
+function cmpRank(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
+}
+
+function renderFilter(f: Filter, o: DumpOptions): string[] {
+  const fo: DumpOptions = { ...o, scope: o.scope === 'all' ? 'set' : o.scope === 'changed' ? 'set' : o.scope };
+  const heads: string[] = [];
+  if (f.spec.local !== undefined) heads.push(`local ${f.spec.local}`);
+  if (f.spec.remote !== undefined) heads.push(`remote ${f.spec.remote}`);
+  if (f.spec.localName !== undefined) heads.push(`local_name ${f.spec.localName}`);
+  if (f.spec.protocol !== undefined) heads.push(`protocol ${f.spec.protocol}`);
+  const indent = '  '.repeat(heads.length);
+  const body = sortItems(scopeItems(f.scope, indent, { ...fo, only: undefined }, false));
+  if (body.length === 0) return [];
+  const out: string[] = [];
+  heads.forEach((h, i) => out.push(`${'  '.repeat(i)}${h} {`));
+  out.push(...body);
+  for (let i = heads.length - 1; i >= 0; i--) out.push(`${'  '.repeat(i)}}`);
+  return out;
+}
+
+/** Does filter spec `f` apply to a lookup with `want` (doveconf -f)? */
+export function filterMatches(f: FilterSpec, want: FilterSpec): boolean {
+  if (f.protocol !== undefined) {
+    const neg = f.protocol.startsWith('!');
+    const name = neg ? f.protocol.slice(1) : f.protocol;
+    if (want.protocol === undefined) return false;
+    if ((want.protocol === name) === neg) return false;
+  }
+  if (f.localName !== undefined && f.localName !== want.localName) return false;
+  if (f.local !== undefined && (want.local === undefined || !netMatch(f.local, want.local))) return false;
+  if (f.remote !== undefined && (want.remote === undefined || !netMatch(f.remote, want.remote))) return false;
+  return true;
+}
+
+function netMatch(net: string, ip: string): boolean {
+  const [base, bitsText] = net.split('/');
+  if (bitsText === undefined) return base === ip;
+  const toNum = (s: string) => s.split('.').reduce((n, p) => n * 256 + Number(p), 0);
+  if (!/^\d+(\.\d+){3}$/.test(ip) || !/^\d+(\.\d+){3}$/.test(base!)) return false;
+  const bits = Number(bitsText);
+  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+  return ((toNum(base!) & mask) >>> 0) === ((toNum(ip) & mask) >>> 0);
+}
+
+/** Values the -f filters override at the top level, least specific first. */
+export function filterOverrides(cfg: ParsedConfig, want: FilterSpec | undefined): Map<string, string> | undefined {
+  if (!want) return undefined;
+  const out = new Map<string, string>();
+  const matching = cfg.filters.filter((f) => filterMatches(f.spec, want)).sort((a, b) => cmpRank(filterRank(a), filterRank(b)));
+  for (const f of matching) for (const e of f.scope.keys.values()) out.set(e.key, e.value);
+  return out;
+}
+
+/** The body of doveconf -a / -n / -N (without the header lines). */
+export function dumpConfig(cfg: ParsedConfig, o: DumpOptions): string[] {
+  const overrides = filterOverrides(cfg, o.filter);
+  const lines = sortItems(scopeItems(cfg.root, '', o, true, overrides));
+  if (!o.only) {
+    const filters = [...cfg.filters].sort((a, b) => cmpRank(filterRank(a), filterRank(b)));
+    for (const f of filters) lines.push(...renderFilter(f, o));
+  }
+  return lines;
+}
