@@ -4,6 +4,7 @@
  * maillog_file or syslog lives in log/maillog.ts.
  */
 import { writeSync } from 'node:fs';
+import { flushStdout, outputEncoding } from '../util/out.js';
 
 /** Thrown by fatal(); the CLI entry turns it into the exit status. */
 export class FatalExit extends Error {
@@ -28,25 +29,59 @@ export function msgVerbose(): number {
   return verbose;
 }
 
-function emit(line: string): void {
-  writeSync(2, line + '\n');
+/** msg_output(): extra receivers of every message (the mail log, see log/client.ts). */
+export type MsgLevel = 'info' | 'warning' | 'error' | 'fatal' | 'panic';
+export type MsgOutput = (level: MsgLevel, text: string) => void;
+const outputs: MsgOutput[] = [];
+let stderrEnabled = true;
+
+/** Add a receiver; it gets the text without the "prog: level: " prefix. */
+export function addMsgOutput(fn: MsgOutput): void {
+  if (!outputs.includes(fn)) outputs.push(fn);
+}
+export function removeMsgOutput(fn: MsgOutput): void {
+  const at = outputs.indexOf(fn);
+  if (at >= 0) outputs.splice(at, 1);
+}
+/**
+ * Turn the stderr copy on or off: postfix(1) and postlog(1) write to stderr
+ * only when it is a terminal (msg_vstream_init under isatty()).
+ */
+export function setMsgStderr(on: boolean): void {
+  stderrEnabled = on;
+}
+
+function emit(level: MsgLevel, text: string): void {
+  if (stderrEnabled) emitStderr(level === 'info' ? `${progname}: ${text}` : `${progname}: ${level}: ${text}`);
+  for (const fn of outputs) fn(level, text);
+}
+
+function emitStderr(line: string): void {
+  // Postfix flushes stdout before a warning (vstream_fflush in msg_vstream),
+  // so stdout and stderr interleave as they would from the real tool.
+  flushStdout();
+  writeSync(2, Buffer.from(line + '\n', outputEncoding()));
 }
 
 export function info(text: string): void {
-  emit(`${progname}: ${text}`);
+  emit('info', text);
+}
+/** msg_printf(): a message at any level that never exits (postlog -p fatal). */
+export function msgPrintf(level: MsgLevel, text: string): void {
+  emit(level, text);
 }
 export function warn(text: string): void {
-  emit(`${progname}: warning: ${text}`);
+  emit('warning', text);
 }
 export function error(text: string): void {
-  emit(`${progname}: error: ${text}`);
+  emit('error', text);
 }
 /** Print "prog: fatal: text" and exit 1 (via FatalExit so callers can clean up). */
 export function fatal(text: string, status = 1): never {
-  emit(`${progname}: fatal: ${text}`);
+  emit('fatal', text);
   throw new FatalExit(status);
 }
 export function panic(text: string): never {
-  emit(`${progname}: panic: ${text}`);
+  emit('panic', text);
   throw new FatalExit(2);
 }
