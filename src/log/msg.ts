@@ -51,7 +51,9 @@ export function setMsgStderr(on: boolean): void {
   stderrEnabled = on;
 }
 
-function emit(level: MsgLevel, text: string): void {
+function emit(level: MsgLevel, raw: string): void {
+  // msg_vprintf() passes every message through printable(text, '?').
+  const text = raw.replace(/[\x00-\x1f\x7f]/g, '?');
   if (stderrEnabled) emitStderr(level === 'info' ? `${progname}: ${text}` : `${progname}: ${level}: ${text}`);
   for (const fn of outputs) fn(level, text);
 }
