@@ -262,7 +262,7 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
       const target = fixRelative(fileValue, file);
       if (opts.expand) {
         try {
-          value = readFileSync(target, 'latin1');
+          value = readFileSync(target, 'utf8');
         } catch (e) {
           err(`${key}: Can't open file ${target}: ${strerror(e as NodeJS.ErrnoException)}`);
         }
@@ -346,7 +346,7 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
       const listIndex = scope.sections.filter((s) => s.type === type).length;
       section = { type, name, listIndex, scope: new Scope(type, kind), file, line };
       scope.sections.push(section);
-      if (kind === 'list' && name !== '') section.scope.keys.set('name', { key: 'name', value: name, file, line });
+      if (kind === 'list') section.scope.keys.set('name', { key: 'name', value: name, file, line });
     }
     stack.push({ kind: 'section', scope: section.scope, path: [...frame.path, type], file, line });
   }
@@ -355,7 +355,7 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
     if (includeStack.includes(file)) throw new ConfigError(includeStack[includeStack.length - 1]!, curLine, `Recursive include file: ${file}`);
     let text: string;
     try {
-      text = readFileSync(file, 'latin1');
+      text = readFileSync(file, 'utf8');
     } catch (e) {
       if (includeStack.length === 0) throw new ConfigError(file, undefined, `open(${file}) failed: ${strerror(e as NodeJS.ErrnoException)}`);
       throw new ConfigError(includeStack[includeStack.length - 1]!, curLine, `Couldn't open include file ${file}: ${strerror(e as NodeJS.ErrnoException)}`);
@@ -413,7 +413,7 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
       stack.pop();
       return;
     }
-    const m = /^[^\s=]*/.exec(line)!;
+    const m = /^[^ \t=]*/.exec(line)!;
     const key = m[0];
     let rest = line.slice(key.length).replace(/^[ \t]+/, '');
     if (key === '!include' || key === '!include_try') {

@@ -14,6 +14,8 @@ export type DumpScope = 'all' | 'set' | 'changed';
 export interface DumpOptions {
   scope: DumpScope;
   showSecrets: boolean;
+  /** -s: also the hidden settings. */
+  showHidden?: boolean;
   /** Only these top-level keys or section types (positional names with -n/-a). */
   only?: string[];
   /** -f filters: values of matching filter blocks override the globals. */
@@ -44,12 +46,12 @@ export function hideSecretsInValue(value: string): string {
 }
 
 export function formatValue(key: string, value: string, showSecrets: boolean): string {
+  const quote = value.includes('#') || /^\s|\s$/.test(value);
   if (!showSecrets && value !== '') {
     if (isSecretKey(key)) return HIDDEN;
     value = hideSecretsInValue(value);
   }
-  if (value.includes('#') || /^\s|\s$/.test(value)) return `"${value}"`;
-  return value;
+  return quote ? `"${value}"` : value;
 }
 
 function keyLine(indent: string, key: string, value: string, o: DumpOptions): string {
@@ -102,7 +104,7 @@ function renderSection(sec: Section, indent: string, o: DumpOptions, base?: Arra
     const it = renderSection(sub, inner, o, bl?.keys);
     if (it) items.push(it);
   }
-  if (items.length === 0 && o.scope !== 'all') return undefined;
+  if (items.length === 0 && (o.scope !== 'all' || kind === 'strlist')) return undefined;
   const listKind = kind === 'list';
   const sortName = listKind ? String(sec.listIndex) : escapeName(sec.name);
   return {
@@ -121,6 +123,7 @@ function scopeItems(scope: Scope, indent: string, o: DumpOptions, isRoot: boolea
   const items: Item[] = [];
   if (isRoot && o.scope === 'all') {
     for (const d of cat.globalList) {
+      if (!o.showHidden && cat.hidden.has(d[0])) continue;
       const v = overrides?.get(d[0]) ?? scope.keys.get(d[0])?.value ?? d[2];
       items.push({ sort: d[0], lines: [keyLine(indent, d[0], v, o)] });
     }

@@ -99,6 +99,7 @@ export function doveconfMain(argv: string[], prog = 'doveconf'): number {
   let showSecrets = false;
   let simple = false;
   let expand = false;
+  let showHidden = false;
   let filter: FilterSpec | undefined;
   for (const [o, v] of g.opts) {
     switch (o) {
@@ -128,6 +129,10 @@ export function doveconfMain(argv: string[], prog = 'doveconf'): number {
       case 'P':
         showSecrets = true;
         break;
+      case 's':
+        scope = 'all';
+        showHidden = true;
+        break;
       case 'S':
         simple = true;
         break;
@@ -156,11 +161,11 @@ export function doveconfMain(argv: string[], prog = 'doveconf'): number {
   }
   for (const w of cfg.warnings) errw(`doveconf: Warning: ${w}`);
   const late = cfg.lateError ?? runChecks(cfg);
-  const o: DumpOptions = { scope, showSecrets: showSecrets || hideKey, filter };
+  const o: DumpOptions = { scope, showSecrets: showSecrets || hideKey, showHidden, filter };
   if (humanDump) {
     outLine(osLine());
     outLine(`# Hostname: ${hostname()}`);
-    if (scope === 'all') outLine('# NOTE: Send doveconf -n output instead when asking for help.');
+    if (scope === 'all' && !showHidden) outLine('# NOTE: Send doveconf -n output instead when asking for help.');
     for (const l of dumpConfig(cfg, o)) outLine(l);
   } else if (!simple) {
     printNames(cfg, names, o, hideKey);
@@ -180,7 +185,7 @@ function printNames(cfg: ParsedConfig, names: string[], o: DumpOptions, hideKey:
     if (def) {
       const value = overrides?.get(name) ?? cfg.root.keys.get(name)?.value ?? def[2];
       if (hideKey) outLine(value);
-      else outLine(`${name} = ${formatValue(name, value, o.showSecrets)}`);
+      else outLine(`${name} = ${formatValue(name, value, true)}`);
       continue;
     }
     if (cat.lookup('', name) === 'section') {

@@ -4,7 +4,7 @@
  * defaults, and how each section type repeats (unique by name, a list, or a
  * free-form key/value block).
  */
-import { GLOBALS, SECTION_TYPES, SERVICES } from './catalogue.gen.js';
+import { GLOBALS, HIDDEN, SECTION_TYPES, SERVICES } from './catalogue.gen.js';
 import type { SectionTypeDef, ServiceDefault, SettingDef } from './types.js';
 
 /** unique: merged by name (service, namespace, ...); list: a new entry each time (passdb, userdb); strlist: any key (plugin, dict). */
@@ -23,6 +23,8 @@ const KINDS: Record<string, SectionKind> = {
 export interface Catalogue {
   globals: Map<string, SettingDef>;
   globalList: SettingDef[];
+  /** Settings doveconf -a leaves out unless -s is given. */
+  hidden: Set<string>;
   sections: Record<string, SectionTypeDef>;
   services: ServiceDefault[];
   sectionKind(type: string): SectionKind;
@@ -43,6 +45,7 @@ export function catalogue(): Catalogue {
   const c: Catalogue = {
     globals,
     globalList: GLOBALS,
+    hidden: new Set(HIDDEN),
     sections: SECTION_TYPES,
     services: SERVICES,
     sectionKind: (type) => KINDS[type] ?? 'unique',

@@ -116,12 +116,15 @@ function entry(key, def, ty) {
 }
 
 // 1. Globals and built-in services.
-const empty = parseDump(doveconf('', ['-a']).out);
+const empty = parseDump(doveconf('', ['-a', '-s']).out);
+const visible = new Set(parseDump(doveconf('', ['-a']).out).filter((x) => Array.isArray(x)).map((x) => x[0]));
+const hidden = [];
 const globals = [];
 const services = [];
 for (const it of empty) {
   if (Array.isArray(it)) {
     globals.push(entry(it[0], it[1], typeOf(it[0], it[1], (k, v) => `${k} = ${v}\n`)));
+    if (!visible.has(it[0])) hidden.push(it[0]);
   } else services.push(it);
 }
 
@@ -150,7 +153,12 @@ format = json
 transport = log
 }
 `;
-const tree = parseDump(doveconf(sample, ['-a']).out);
+const tree = parseDump(doveconf(sample, ['-a', '-s']).out);
+const indented = (t) => t.split('\n').filter((l) => l.startsWith(' ')).join('\n');
+if (indented(doveconf(sample, ['-a', '-s']).out) !== indented(doveconf(sample, ['-a']).out)) {
+  // Only top-level settings are hidden in 2.3.19; fail loudly if a section key ever is.
+  throw new Error('hidden settings inside sections: extend the generator');
+}
 const sections = {};
 function addSection(type, body, wrap) {
   const keys = [];
@@ -198,6 +206,9 @@ out.push(' */');
 out.push("import type { SectionTypeDef, ServiceDefault, SettingDef } from './types.js';");
 out.push('');
 out.push(`export const GLOBALS: SettingDef[] = ${JSON.stringify(globals)};`);
+out.push('');
+out.push('/** Settings doveconf -a leaves out (shown with -s). */');
+out.push(`export const HIDDEN: string[] = ${JSON.stringify(hidden)};`);
 out.push('');
 out.push(`export const SECTION_TYPES: Record<string, SectionTypeDef> = ${JSON.stringify(sections)};`);
 out.push('');
