@@ -335,6 +335,11 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
     }
     const scope = frame.scope;
     const sub = scope.kind === 'strlist' ? undefined : cat.lookup(scope.type, type);
+    if (sub !== undefined && sub !== 'section') {
+      // A known setting used as a section: accepted here, but every key inside is unknown.
+      stack.push({ kind: 'section', scope: new Scope(`!${type}`, 'unique'), path: [...frame.path, type], file, line });
+      return;
+    }
     if (sub !== 'section') {
       if (scope.kind === 'strlist') err('Section not allowed here');
       err(`Unknown setting: ${[...frame.path, type].join(' { ')} { ${type}`);
