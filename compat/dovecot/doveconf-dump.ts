@@ -196,7 +196,7 @@ function renderFilter(f: Filter, o: DumpOptions): string[] {
   const body = sortItems(scopeItems(f.scope, indent, { ...fo, only: undefined }, false));
   if (body.length === 0) return [];
   const out: string[] = [];
-  heads.forEach((h, i) => out.push(`${'  '.repeat(i)}${h} {`));
+  for (const [i, h] of heads.entries()) out.push(`${'  '.repeat(i)}${h} {`);
   out.push(...body);
   for (let i = heads.length - 1; i >= 0; i--) out.push(`${'  '.repeat(i)}}`);
   return out;
