@@ -113,5 +113,6 @@ export function defaultMynetworks(style: string, protocols = 'all'): string {
       }
     }
   }
-  return [...v4, ...v6].join(' ');
+  // mynetworks.c appends "net/len " per network: the value ends in a blank.
+  return [...v4, ...v6].map((n) => `${n} `).join('');
 }

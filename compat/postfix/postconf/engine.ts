@@ -185,7 +185,12 @@ export class PostconfEngine {
     for (const scope of this.masters) {
       const command = scope.entry.args[0] ?? '';
       for (const p of serviceParams(scope.entry.service, command)) {
-        if (this.params.has(p.name)) continue;
+        const existing = this.params.get(p.name);
+        if (existing) {
+          // Tentatively built-in (local_destination_concurrency_limit = 2): keep the default, fix the class.
+          existing.flags = (existing.flags & ~CLASS_MASK) | F.SERVICE;
+          continue;
+        }
         const value = p.default;
         this.enter(p.name, F.SERVICE, () => value);
       }
