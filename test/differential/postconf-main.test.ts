@@ -20,6 +20,9 @@ import {
   normaliseStdout,
   realPostfixAvailable,
   runOurs,
+  runBoth,
+  runOursAsync,
+  runRealAsync,
   runReal,
   tempDir,
 } from '../helpers/postfix-diff.js';
@@ -29,9 +32,8 @@ const DEBIAN_MASTER = '/usr/share/postfix/master.cf.dist';
 const DEBIAN_MAIN = '/usr/share/postfix/main.cf.debian';
 const PID = [/^process_id = \d+$/, /^\d+$/];
 
-function compare(dir: string, args: string[], label: string): void {
-  const real = runReal('postconf', ['-c', dir, ...args]);
-  const ours = runOurs('postconf', ['-c', dir, ...args]);
+async function compare(dir: string, args: string[], label: string): Promise<void> {
+  const [real, ours] = await runBoth('postconf', ['-c', dir, ...args]);
   const what = `${label}: postconf ${args.join(' ')}`;
   assert.equal(ours.status, real.status, `${what}: exit status\nstderr(ours): ${ours.stderr}\nstderr(real): ${real.stderr}`);
   assert.equal(normaliseStdout(ours.stdout, { dropStdout: PID }), normaliseStdout(real.stdout, { dropStdout: PID }), `${what}: stdout`);
@@ -65,32 +67,29 @@ describe('postconf main.cf modes vs real Postfix', { skip: !realPostfixAvailable
   it('finds the corpus', () => assert.ok(corpusConfigs.length >= 6, `corpus configs: ${corpusConfigs.length}`));
 
   for (const [label, mainCf, masterCf] of corpusConfigs) {
-    it(`corpus ${label}`, () => {
+    it(`corpus ${label}`, async () => {
       const { dir, cleanup } = tempDir();
       try {
         setup(dir, mainCf, masterCf);
-        for (const args of DISPLAY_ARGS) compare(dir, args, label);
+        await Promise.all(DISPLAY_ARGS.map((args) => compare(dir, args, label)));
       } finally {
         cleanup();
       }
     });
   }
 
-  it('postconf -d on an empty config (all defaults)', () => {
+  it('postconf -d on an empty config (all defaults)', async () => {
     const { dir, cleanup } = tempDir();
     try {
       writeFileSync(join(dir, 'main.cf'), '');
       backdate(dir);
-      compare(dir, ['-d'], 'empty');
-      compare(dir, ['-dx'], 'empty');
-      compare(dir, ['-df'], 'empty');
-      compare(dir, ['-dH'], 'empty');
+      await Promise.all([['-d'], ['-dx'], ['-df'], ['-dH']].map((a) => compare(dir, a, 'empty')));
     } finally {
       cleanup();
     }
   });
 
-  it('postconf -h NAME and -hx NAME for every parameter', () => {
+  it('postconf -h NAME and -hx NAME for every parameter', async () => {
     const { dir, cleanup } = tempDir();
     try {
       setup(dir, DEBIAN_MAIN, DEBIAN_MASTER);
@@ -98,9 +97,7 @@ describe('postconf main.cf modes vs real Postfix', { skip: !realPostfixAvailable
         .stdout.split('\n')
         .filter((n) => n && n !== 'process_id');
       assert.ok(names.length > 1000, `parameter count ${names.length}`);
-      compare(dir, ['-h', ...names], 'every parameter');
-      compare(dir, ['-hx', ...names], 'every parameter');
-      compare(dir, ['-dh', ...names], 'every parameter');
+      await Promise.all([['-h'], ['-hx'], ['-dh']].map((a) => compare(dir, [...a, ...names], 'every parameter')));
     } finally {
       cleanup();
     }
@@ -118,7 +115,7 @@ describe('postconf main.cf modes vs real Postfix', { skip: !realPostfixAvailable
     'continuation.cf': [['-n'], ['-nf'], ['-nx'], ['smtpd_banner']],
   };
   for (const [fixture, argSets] of Object.entries(fixtureArgs)) {
-    it(`fixture ${fixture}`, () => {
+    it(`fixture ${fixture}`, async () => {
       const { dir, cleanup } = tempDir();
       try {
         setup(dir, join(FIXTURES, fixture), DEBIAN_MASTER);
@@ -126,39 +123,38 @@ describe('postconf main.cf modes vs real Postfix', { skip: !realPostfixAvailable
           copyFileSync(join(FIXTURES, 'mysql-virtual.cf'), join(dir, 'mysql-virtual.cf'));
           backdate(dir);
         }
-        for (const args of argSets) compare(dir, args, fixture);
+        await Promise.all(argSets.map((args) => compare(dir, args, fixture)));
       } finally {
         cleanup();
       }
     });
   }
 
-  it('no master.cf: a warning, and the rest still works', () => {
+  it('no master.cf: a warning, and the rest still works', async () => {
     const { dir, cleanup } = tempDir();
     try {
       setup(dir, join(FIXTURES, 'expansion.cf'), undefined);
-      compare(dir, ['-n'], 'no master.cf');
+      await compare(dir, ['-n'], 'no master.cf');
     } finally {
       cleanup();
     }
   });
 
-  it('no main.cf: fatal open error', () => {
+  it('no main.cf: fatal open error', async () => {
     const { dir, cleanup } = tempDir();
     try {
-      compare(dir, ['-n'], 'no main.cf');
-      compare(dir, ['myhostname'], 'no main.cf');
+      await Promise.all([['-n'], ['myhostname']].map((a) => compare(dir, a, 'no main.cf')));
     } finally {
       cleanup();
     }
   });
 
-  it('option errors, usage and mode conflicts', () => {
+  it('option errors, usage and mode conflicts', async () => {
     const { dir, cleanup } = tempDir();
     try {
       setup(dir, DEBIAN_MAIN, DEBIAN_MASTER);
-      for (const args of [['-Z'], ['-d', '-n'], ['-M', '-n'], ['-a', '-m'], ['-nxd'], ['-e'], ['-C', 'bogus'], ['-b', '-t'], ['-T', 'bogus'], ['-X', 'a=b'], ['-#', ''], ['-o', 'novalue', '-n'], ['-m'], ['-l'], ['-a'], ['-A'], ['-t'], ['-b'], ['-e', '#x=1'], ['-e', 'a\nb=1'], ['-f', '-e', 'x=1'], ['--', '-n']])
-        compare(dir, args, 'options');
+      const sets = [['-Z'], ['-d', '-n'], ['-M', '-n'], ['-a', '-m'], ['-nxd'], ['-e'], ['-C', 'bogus'], ['-b', '-t'], ['-T', 'bogus'], ['-X', 'a=b'], ['-#', ''], ['-o', 'novalue', '-n'], ['-m'], ['-l'], ['-a'], ['-A'], ['-t'], ['-b'], ['-e', '#x=1'], ['-e', 'a\nb=1'], ['-f', '-e', 'x=1'], ['--', '-n']];
+      await Promise.all(sets.map((args) => compare(dir, args, 'options')));
     } finally {
       cleanup();
     }
@@ -186,7 +182,7 @@ describe('postconf -e / -X / -# vs real Postfix (files compared byte for byte)',
   ];
   const start = 'myhostname = a.example\n# header\nmynetworks = 127.0.0.0/8,\n  # inside\n    10.0.0.0/8\nmydomain = example.test\nmyhostname = again.example\nrelay_domains = x.example,\n\ty.example\n   \nnonl = last';
   for (const args of EDITS) {
-    it(`postconf ${args.join(' ')}`, () => {
+    it(`postconf ${args.join(' ')}`, async () => {
       const a = tempDir();
       const b = tempDir();
       try {
@@ -194,8 +190,10 @@ describe('postconf -e / -X / -# vs real Postfix (files compared byte for byte)',
         writeFileSync(join(b.dir, 'main.cf'), start);
         backdate(a.dir);
         backdate(b.dir);
-        const real = runReal('postconf', ['-c', a.dir, ...args]);
-        const ours = runOurs('postconf', ['-c', b.dir, ...args]);
+        const [real, ours] = await Promise.all([
+          runRealAsync('postconf', ['-c', a.dir, ...args]),
+          runOursAsync('postconf', ['-c', b.dir, ...args]),
+        ]);
         assert.equal(ours.status, real.status);
         assert.equal(ours.stdout, real.stdout);
         assert.equal(ours.stderr.replaceAll(b.dir, 'DIR'), real.stderr.replaceAll(a.dir, 'DIR'));

@@ -7,7 +7,7 @@
  * the database client file checks. Those lines are compared as a multiset;
  * every other line is compared in order.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, utimesSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -57,12 +57,16 @@ function splitLines(text: string): string[] {
   return text.split('\n').filter((l, i, a) => !(l === '' && i === a.length - 1));
 }
 
-/** Put hash-ordered lines into a canonical order; keep all other lines in place. */
+/**
+ * Canonical form of stderr: when any hash-ordered warning is present, the
+ * whole text is compared as a sorted multiset of lines (the warnings that a
+ * file check triggers travel with it, so their relative order follows the
+ * hash order too); otherwise it is compared as it is.
+ */
 export function canonicalStderr(text: string): string {
   const lines = splitLines(text);
-  const unordered = lines.filter((l) => HASH_ORDERED.some((re) => re.test(l))).sort();
-  let k = 0;
-  return lines.map((l) => (HASH_ORDERED.some((re) => re.test(l)) ? unordered[k++] : l)).join('\n');
+  if (!lines.some((l) => HASH_ORDERED.some((re) => re.test(l)))) return lines.join('\n');
+  return [...lines].sort().join('\n');
 }
 
 export interface Normalise {
@@ -91,4 +95,42 @@ export function tempDir(prefix = 'postern-test-'): { dir: string; cleanup: () =>
 export function backdate(dir: string): void {
   const past = new Date(Date.now() - 3600_000);
   for (const name of readdirSync(dir)) utimesSync(join(dir, name), past, past);
+}
+
+function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<RunResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(cmd, args, { env: { PATH: '/usr/sbin:/usr/bin:/bin', ...env } });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stderr.on('data', (b: Buffer) => err.push(b));
+    child.on('error', reject);
+    child.on('close', (status) =>
+      resolvePromise({
+        stdout: Buffer.concat(out).toString('latin1'),
+        stderr: Buffer.concat(err).toString('latin1'),
+        status,
+      }),
+    );
+    child.stdin.end(input ?? '');
+  });
+}
+
+/**
+ * Run the real tool and ours side by side. Real Postfix sleeps a second
+ * before exiting on a fatal error (msg_fatal), so tests run many of these
+ * concurrently rather than one after another.
+ */
+export function runRealAsync(tool: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> {
+  return runAsync(tool, args, env, input);
+}
+export function runOursAsync(tool: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> {
+  return runAsync(process.execPath, [join(REPO, 'bin', tool), ...args], env, input);
+}
+
+export function runBoth(tool: string, args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<[RunResult, RunResult]> {
+  return Promise.all([
+    runAsync(tool, args, env, input),
+    runAsync(process.execPath, [join(REPO, 'bin', tool), ...args], env, input),
+  ]);
 }
