@@ -57,12 +57,6 @@ function hasBlank(s: string): boolean {
   return false;
 }
 
-function trimEnd(s: string): string {
-  let e = s.length;
-  while (e > 0 && isSpace(s[e - 1])) e--;
-  return s.slice(0, e);
-}
-
 function parseRequests(mode: MasterEditMode, args: readonly string[]): EditRequest[] {
   return args.map((raw) => {
     if (raw.includes('\n')) fatal(`${EDIT_OPTS} accept no multi-line input`);
@@ -79,7 +73,8 @@ function parseRequests(mode: MasterEditMode, args: readonly string[]): EditReque
       value = r.value;
     } else {
       if (cp.includes('=')) fatal('-X or -# requires names without value');
-      patternText = trimEnd(cp);
+      // postconf calls trimblanks() but ignores its result: trailing blanks stay.
+      patternText = cp;
     }
     const req: EditRequest = { raw, pattern: [], value, field: 0, param: '', matches: 0 };
     if (mode.kind === 'entry') {
@@ -171,9 +166,19 @@ function formatEntry(argv: readonly string[]): string {
 }
 
 /** Rewrite master.cf in memory; returns the new text (messages and fatals as postconf). */
-export function editMasterText(text: string, path: string, mode: MasterEditMode, reqs: EditRequest[]): string {
+export function editMasterText(
+  text: string,
+  path: string,
+  mode: MasterEditMode,
+  reqs: EditRequest[],
+  sink: { text: string } = { text: '' },
+): string {
   const lines = physicalLines(text);
-  let out = '';
+  // Output so far lives in sink.text, so that a fatal error can leave the
+  // same partial temp file postconf leaves.
+  const emit = (s: string): void => {
+    sink.text += s;
+  };
   let idx = 0;
   let lineno = 0;
   const nextContent = (): string | undefined => {
@@ -181,7 +186,7 @@ export function editMasterText(text: string, path: string, mode: MasterEditMode,
       const line = lines[idx++]!;
       lineno += 1;
       if (contentStart(line) >= 0) return line;
-      out += line;
+      emit(line);
     }
     return undefined;
   };
@@ -194,7 +199,7 @@ export function editMasterText(text: string, path: string, mode: MasterEditMode,
       if (ch !== '#' && !isSpace(ch)) break;
       const line = lines[idx++]!;
       if (contentStart(line) >= 0) full += line;
-      else out += line;
+      else emit(line);
     }
     return full;
   };
@@ -204,8 +209,8 @@ export function editMasterText(text: string, path: string, mode: MasterEditMode,
   for (let line = nextContent(); line !== undefined; line = nextContent()) {
     const cs = contentStart(line);
     if (cs > 0) {
-      if (!matched) out += line;
-      else if (comment) out += '#' + line;
+      if (!matched) emit(line);
+      else if (comment) emit('#' + line);
       continue;
     }
     matched = false;
@@ -251,21 +256,21 @@ export function editMasterText(text: string, path: string, mode: MasterEditMode,
       }
       if (tentative && useTentative) newEntry = tentative;
     }
-    if (newEntry) out += formatEntry(newEntry);
-    else if (!matched) out += line;
-    else if (comment) out += '#' + line;
+    if (newEntry) emit(formatEntry(newEntry));
+    else if (!matched) emit(line);
+    else if (comment) emit('#' + line);
   }
   for (const req of reqs) {
     if (req.matches !== 0) continue;
     if (mode.kind === 'entry' && mode.op === 'edit') {
       const r = parseEntryArgv(req.value!);
       if (typeof r === 'string') fatal(`${r}: "${req.raw}"`);
-      out += formatEntry(r);
+      emit(formatEntry(r));
     } else if (mode.kind !== 'entry') {
       warn(`unmatched service_name/type: "${req.raw}"`);
     }
   }
-  return out;
+  return sink.text;
 }
 
 /**
@@ -292,10 +297,16 @@ export function editMaster(configDir: string, mode: MasterEditMode, args: readon
     fatal(`open ${path} for reading: ${errnoText(err)}`);
   }
   let result: string;
+  const sink = { text: '' };
   try {
-    result = editMasterText(text, path, mode, reqs);
+    result = editMasterText(text, path, mode, reqs, sink);
   } catch (err) {
-    closeSync(fd); // postconf leaves its temp file behind on a fatal error
+    // postconf leaves its temp file behind on a fatal error, holding what its
+    // 4096-byte stdio buffer had flushed by then.
+    const done = Buffer.from(sink.text, 'utf8');
+    const flushed = done.length - (done.length % 4096);
+    if (flushed > 0) writeSync(fd, done, 0, flushed);
+    closeSync(fd);
     throw err;
   }
   try {
