@@ -11,8 +11,9 @@
  */
 import { fatal, warn } from '../../src/log/msg.js';
 import { MAC_PARSE_ERROR, macExpand } from './expand.js';
-import { defaultMydomain, defaultMyhostname, defaultMynetworks } from './host.js';
-import { loadNameValues, type NameValueDict, readNameValueFile, strerror } from './main-cf.js';
+import { computedDefault } from './host.js';
+import { strerror } from '../../src/util/strerror.js';
+import { type NameValueDict, readNameValueFile } from './main-cf.js';
 import { findParam, parseBool, parseInt as parseIntParam, parseLong, parseTime } from './params/index.js';
 
 /** -c DIR, else $MAIL_CONFIG, else /etc/postfix (DEF_CONFIG_DIR). */
@@ -82,23 +83,14 @@ class ConfigView implements PostfixConfig {
   /** myhostname, mydomain, mynetworks: computed once per process. */
   private computed(name: string): string {
     let v = this.parentCache.get(name);
-    if (v !== undefined) return v;
-    switch (name) {
-      case 'myhostname': {
-        const dom = this.main.get('mydomain')?.value;
-        v = defaultMyhostname(dom === undefined ? undefined : this.expand(dom));
-        break;
-      }
-      case 'mydomain':
-        v = defaultMydomain(this.get('myhostname'));
-        break;
-      case 'mynetworks':
-        v = defaultMynetworks(this.get('mynetworks_style'), this.get('inet_protocols'));
-        break;
-      default:
-        v = '';
+    if (v === undefined) {
+      const explicit = (n: string) => {
+        const raw = this.main.get(n)?.value;
+        return raw === undefined ? undefined : this.expand(raw);
+      };
+      v = computedDefault(name, explicit, (n) => this.get(n));
+      this.parentCache.set(name, v);
     }
-    this.parentCache.set(name, v);
     return v;
   }
 
@@ -164,13 +156,5 @@ export function loadPostfixConfig(opts: LoadOptions = {}): PostfixConfig {
     main.delete(n);
     main.set(n, { value: v, line: 0 });
   }
-  return new ConfigView(configDir, main, new Map(), new Map());
-}
-
-/** A config built from text, for tests and tools that have no file. */
-export function configFromText(text: string, configDir = '/etc/postfix'): PostfixConfig {
-  const main: NameValueDict = new Map();
-  main.set('config_directory', { value: configDir, line: 0 });
-  loadNameValues(text, `${configDir}/main.cf`, main, warn, fatal);
   return new ConfigView(configDir, main, new Map(), new Map());
 }

@@ -116,3 +116,25 @@ export function defaultMynetworks(style: string, protocols = 'all'): string {
   // mynetworks.c appends "net/len " per network: the value ends in a blank.
   return [...v4, ...v6].map((n) => `${n} `).join('');
 }
+
+/**
+ * The value of a parameter whose default Postfix computes (str_fn:
+ * myhostname, mydomain, mynetworks). `explicit(n)` is n's main.cf value,
+ * expanded, or undefined; `effective(n)` is the value in force, expanded.
+ */
+export function computedDefault(
+  name: string,
+  explicit: (n: string) => string | undefined,
+  effective: (n: string) => string,
+): string {
+  switch (name) {
+    case 'myhostname':
+      return defaultMyhostname(explicit('mydomain'));
+    case 'mydomain':
+      return defaultMydomain(effective('myhostname'));
+    case 'mynetworks':
+      return defaultMynetworks(effective('mynetworks_style'), effective('inet_protocols'));
+    default:
+      return '';
+  }
+}

@@ -14,14 +14,13 @@
  */
 import { readFileSync } from 'node:fs';
 
+import { isSpace as isBlank, splitNameValue } from './strops.js';
+
 export interface LogicalLine {
   text: string;
   /** Line number where the logical line starts (1-based). */
   line: number;
 }
-
-const isBlank = (c: string | undefined) =>
-  c === ' ' || c === '\t' || c === '\n' || c === '\r' || c === '\v' || c === '\f';
 
 /**
  * Split file text into logical lines. `warn` receives the readllines
@@ -57,24 +56,6 @@ export function logicalLines(text: string, path: string, warn: (t: string) => vo
   }
   flush();
   return result;
-}
-
-/** split_nameval(): returns [name, value] or an error string. */
-export function splitNameValue(text: string): [string, string] | string {
-  let p = 0;
-  const n = text.length;
-  while (p < n && isBlank(text[p])) p++;
-  if (p === n || text[p] === '=') return 'missing attribute name';
-  const nameStart = p;
-  while (p < n && !isBlank(text[p]) && text[p] !== '=') p++;
-  const nameEnd = p;
-  while (p < n && isBlank(text[p])) p++;
-  if (text[p] !== '=') return "missing '=' after attribute name";
-  p++;
-  while (p < n && isBlank(text[p])) p++;
-  let e = n;
-  while (e > p && isBlank(text[e - 1])) e--;
-  return [text.slice(nameStart, nameEnd), text.slice(p, e)];
 }
 
 export interface NameValueEntry {
@@ -128,28 +109,4 @@ export function readNameValueFile(
   }
   loadNameValues(text, path, dict, warn, fatal);
   return undefined;
-}
-
-/** strerror() texts for the errno codes a config reader meets. */
-export function strerror(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ENOENT':
-      return 'No such file or directory';
-    case 'EACCES':
-      return 'Permission denied';
-    case 'EISDIR':
-      return 'Is a directory';
-    case 'ENOTDIR':
-      return 'Not a directory';
-    case 'ELOOP':
-      return 'Too many levels of symbolic links';
-    case 'EROFS':
-      return 'Read-only file system';
-    case 'ENOSPC':
-      return 'No space left on device';
-    case 'EEXIST':
-      return 'File exists';
-    default:
-      return err.message;
-  }
 }

@@ -17,6 +17,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { fatal, warn } from '../../src/log/msg.js';
+import { strerror } from '../../src/util/strerror.js';
+import { logicalLines } from './main-cf.js';
+import { BLANKS, extractBraces, splitNameValue, splitQuoted } from './strops.js';
 
 export interface MasterEntry {
   service: string;
@@ -39,16 +42,11 @@ export interface MasterEntry {
 export const MASTER_CONF_FILE = 'master.cf';
 export const MASTER_MIN_FIELDS = 8;
 /** PCF_MASTER_BLANKS: word separators inside an entry. */
-export const MASTER_BLANKS = ' \t\r\n';
+export const MASTER_BLANKS = BLANKS;
 const VALID_TYPES = ['unix', 'fifo', 'inet', 'pass', 'unix-dgram'];
 const FIELD_LABELS = ['service', 'type', 'private', 'unprivileged', 'chroot', 'wakeup', 'process_limit', 'command'];
 /** Daemon command-line options that take a value (pcf_daemon_options_expecting_value). */
 export const OPTIONS_WITH_VALUE = 'o';
-
-/** C isspace() in the "C" locale. */
-export function isSpace(ch: string | undefined): boolean {
-  return ch === ' ' || ch === '\t' || ch === '\n' || ch === '\r' || ch === '\v' || ch === '\f';
-}
 
 /** strchr(OPTIONS_WITH_VALUE, c) != 0: note that C's strchr also finds the NUL, so "-" counts. */
 export function optionTakesValue(arg: string): boolean {
@@ -59,122 +57,6 @@ export function optionTakesValue(arg: string): boolean {
 /** Non-option argument (or "--"): the end of the daemon options. */
 export function endsDaemonOptions(arg: string): boolean {
   return arg[0] !== '-' || arg === '--';
-}
-
-// ---------------------------------------------------------------- logical lines
-
-export interface LogicalLine {
-  text: string;
-  line: number;
-}
-
-/** Port of readllines(): yields logical lines with the number of their first physical line. */
-export function logicalLines(text: string, path: string): LogicalLine[] {
-  const result: LogicalLine[] = [];
-  let pos = 0;
-  let lineno = 0;
-  for (;;) {
-    let buf = '';
-    let first = 0;
-    for (;;) {
-      const start = buf.length;
-      const nl = text.indexOf('\n', pos);
-      let eof: boolean;
-      if (nl < 0) {
-        buf += text.slice(pos);
-        pos = text.length;
-        eof = true;
-      } else {
-        buf += text.slice(pos, nl);
-        pos = nl + 1;
-        eof = false;
-      }
-      if (!eof || buf.length > start) lineno += 1;
-      let i = start;
-      while (i < buf.length && isSpace(buf[i])) i++;
-      if (i === buf.length || buf[i] === '#') buf = buf.slice(0, start);
-      else if (start === 0) first = lineno;
-      if (eof) break;
-      if (buf.length > 0) {
-        const next = text[pos];
-        if (next === undefined || (next !== '#' && !isSpace(next))) break;
-      }
-    }
-    if (buf.length > 0 && isSpace(buf[0])) {
-      warn(`${path}: logical line must not start with whitespace: "${buf.slice(0, 30)}${buf.length > 30 ? '...' : ''}"`);
-      continue;
-    }
-    if (buf.length === 0) return result;
-    result.push({ text: buf, line: first });
-  }
-}
-
-// ---------------------------------------------------------------- string helpers
-
-/** mystrtokq-based argv_splitq: split on blanks, `{...}` groups kept whole (braces included). */
-export function splitQuoted(s: string, delim = MASTER_BLANKS): string[] {
-  const out: string[] = [];
-  let i = 0;
-  const n = s.length;
-  for (;;) {
-    while (i < n && delim.includes(s[i]!)) i++;
-    if (i >= n) return out;
-    const start = i;
-    let level = 0;
-    for (; i < n; i++) {
-      const ch = s[i]!;
-      if (ch === '{') level++;
-      else if (level > 0 && ch === '}') level--;
-      else if (level === 0 && delim.includes(ch)) break;
-    }
-    out.push(s.slice(start, i));
-    if (i < n) i++;
-  }
-}
-
-function trimCSpace(s: string): string {
-  let a = 0;
-  let b = s.length;
-  while (a < b && isSpace(s[a])) a++;
-  while (b > a && isSpace(s[b - 1])) b--;
-  return s.slice(a, b);
-}
-
-/** balpar(): length of a balanced `{...}` prefix, 0 if unbalanced. */
-function balancedLength(s: string): number {
-  if (s[0] !== '{') return 0;
-  let level = 1;
-  for (let i = 1; i < s.length; i++) {
-    const ch = s[i];
-    if (ch === '}') {
-      if (--level === 0) return i + 1;
-    } else if (ch === '{') level++;
-  }
-  return 0;
-}
-
-/** extpar(..., EXTPAR_FLAG_STRIP): text inside `{}` with blanks trimmed, and the error if any. */
-export function extractBraces(s: string): { text: string; err?: string } {
-  if (s[0] !== '{') return { text: trimCSpace(s), err: `no '{' at start of text in "${s}"` };
-  const len = balancedLength(s);
-  if (len === 0) return { text: trimCSpace(s.slice(1)), err: `missing '}' in "${s}"` };
-  const inner = trimCSpace(s.slice(1, len - 1));
-  if (len < s.length) return { text: inner, err: `syntax error after '}' in "${s}"` };
-  return { text: inner };
-}
-
-/** split_nameval(): `name = value` with blanks trimmed, or the error text. */
-export function splitNameValue(s: string): { name: string; value: string } | { err: string } {
-  let i = 0;
-  const n = s.length;
-  while (i < n && isSpace(s[i])) i++;
-  if (i === n || s[i] === '=') return { err: 'missing attribute name' };
-  const ns = i;
-  while (i < n && !isSpace(s[i]) && s[i] !== '=') i++;
-  const ne = i;
-  while (i < n && isSpace(s[i])) i++;
-  if (s[i] !== '=') return { err: "missing '=' after attribute name" };
-  return { name: s.slice(ns, ne), value: trimCSpace(s.slice(i + 1)) };
 }
 
 // ---------------------------------------------------------------- entries
@@ -188,8 +70,8 @@ function extractField(argv: string[], field: number): void {
 function normalizeNameValue(argv: string[], field: number): void {
   const arg = argv[field]!;
   const r = splitNameValue(arg);
-  if ('err' in r) warn(`${MASTER_CONF_FILE}: ${r.err}: "${arg}"`);
-  else argv[field] = `${r.name}=${r.value}`;
+  if (typeof r === 'string') warn(`${MASTER_CONF_FILE}: ${r}: "${arg}"`);
+  else argv[field] = `${r[0]}=${r[1]}`;
 }
 
 /** pcf_normalize_daemon_args(): bring the arguments after the command into canonical form. */
@@ -277,7 +159,7 @@ export function paramsFromArgv(argv: readonly string[]): Array<[string, string]>
     if (!optionTakesValue(arg) || field + 1 >= argv.length) continue;
     if (arg === '-o') {
       const r = splitNameValue(argv[field + 1]!);
-      if (!('err' in r)) params.push([r.name, r.value]);
+      if (typeof r !== 'string') params.push(r);
     }
     field += 1;
   }
@@ -308,29 +190,12 @@ export function entryArgv(e: MasterEntry): string[] {
 /** Parse master.cf text; `path` is the file name used in messages (e.g. "./master.cf"). */
 export function parseMasterCf(text: string, path: string): MasterEntry[] {
   const entries: MasterEntry[] = [];
-  for (const ll of logicalLines(text, path)) {
+  for (const ll of logicalLines(text, path, warn)) {
     const argv = parseEntryArgv(ll.text);
     if (typeof argv === 'string') fatal(`file ${path}: line ${ll.line}: ${argv}`);
     entries.push(entryFromArgv(argv, path, ll.line));
   }
   return entries;
-}
-
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
-  ENOTDIR: 'Not a directory',
-  ELOOP: 'Too many levels of symbolic links',
-  ENAMETOOLONG: 'File name too long',
-  EMFILE: 'Too many open files',
-  EIO: 'Input/output error',
-  EPERM: 'Operation not permitted',
-};
-
-/** strerror() words for a Node error code (glibc wording). */
-export function errnoText(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return (e.code && ERRNO_TEXT[e.code]) || e.message;
 }
 
 export function masterCfPath(configDir: string): string {
@@ -346,12 +211,13 @@ export function readMasterCf(configDir: string, onOpenError: 'fail' | 'warn'): M
   const path = masterCfPath(configDir);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    // latin1: one char per byte, so any byte comes back out unchanged.
+    text = readFileSync(path, 'latin1');
   } catch (err) {
     // A directory opens fine in C and then reads as empty.
     if ((err as NodeJS.ErrnoException).code === 'EISDIR') return [];
-    if (onOpenError === 'fail') fatal(`open ${path}: ${errnoText(err)}`);
-    warn(`open ${path}: ${errnoText(err)}`);
+    if (onOpenError === 'fail') fatal(`open ${path}: ${strerror(err)}`);
+    warn(`open ${path}: ${strerror(err)}`);
     return [];
   }
   return parseMasterCf(text, path);

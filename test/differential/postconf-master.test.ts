@@ -10,11 +10,19 @@
  * master.cf.dist and fixtures/postconf/master/*.cf.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { backdate, CORPUS, canonicalStderr, REPO, realPostfixAvailable, tempDir } from '../helpers/postfix-diff.js';
+import {
+  backdate,
+  CORPUS,
+  canonicalStderr,
+  REPO,
+  realPostfixAvailable,
+  runOursAsync,
+  runRealAsync,
+  tempDir,
+} from '../helpers/postfix-diff.js';
 
 const FIXTURES = join(REPO, 'fixtures/postconf/master');
 const DEBIAN_DIST = '/usr/share/postfix/master.cf.dist';
@@ -27,21 +35,6 @@ interface Outcome {
   listing: string;
 }
 
-function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string; status: number | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { PATH: '/usr/sbin:/usr/bin:/bin' } });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
-    child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', reject);
-    child.on('close', (status) =>
-      resolve({ stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'), status }),
-    );
-    child.stdin.end();
-  });
-}
-
 /** Run one tool in `dir` (reset to the given master.cf and an empty main.cf first). */
 async function runIn(dir: string, master: string, real: boolean, args: string[]): Promise<Outcome> {
   rmSync(dir, { recursive: true, force: true });
@@ -50,7 +43,7 @@ async function runIn(dir: string, master: string, real: boolean, args: string[])
   writeFileSync(join(dir, 'main.cf'), '');
   backdate(dir);
   const full = ['-c', dir, ...args];
-  const r = real ? await run('postconf', full) : await run(process.execPath, [join(REPO, 'bin/postconf'), ...full]);
+  const r = real ? await runRealAsync('postconf', full) : await runOursAsync('postconf', full);
   const listing = readdirSync(dir)
     .sort()
     .map((n) => `${n} ${(statSync(join(dir, n)).mode & 0o777).toString(8)} ${statSync(join(dir, n)).size}`)

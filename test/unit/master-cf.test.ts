@@ -6,19 +6,15 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { FatalExit, addMsgOutput, type MsgLevel, removeMsgOutput, setMsgStderr } from '../../src/log/msg.js';
-import {
-  entryArgv,
-  extractBraces,
-  logicalLines,
-  parseMasterCf,
-  serviceView,
-  splitNameValue,
-  splitQuoted,
-} from '../../compat/postfix/master-cf.js';
+import { FatalExit, addMsgOutput, type MsgLevel, removeMsgOutput, setMsgStderr, warn } from '../../src/log/msg.js';
+import { logicalLines } from '../../compat/postfix/main-cf.js';
+import { entryArgv, parseMasterCf, serviceView } from '../../compat/postfix/master-cf.js';
+import { extractBraces, splitNameValue, splitQuoted } from '../../compat/postfix/strops.js';
 import { editMasterText } from '../../compat/postfix/postconf/master-edit.js';
-import { flagUnusedMasterParams, macroNames, registerMasterParams } from '../../compat/postfix/postconf/master-params.js';
-import { formatLine, formatMasterEntry, formatMasterField } from '../../compat/postfix/postconf/master-show.js';
+import { macExpand } from '../../compat/postfix/expand.js';
+import { PostconfEngine } from '../../compat/postfix/postconf/engine.js';
+import { formatMasterEntry, formatMasterField } from '../../compat/postfix/postconf/master-show.js';
+import { formatLine } from '../../compat/postfix/postconf/print.js';
 import { matchService, parseServicePattern } from '../../compat/postfix/postconf/match.js';
 
 const messages: string[] = [];
@@ -51,7 +47,7 @@ maildrop  unix  -       n       n       -       -       pipe
 
 describe('logical lines', () => {
   test('continuations join without separator; comments and blank lines inside are skipped', () => {
-    const ll = logicalLines('a b\n# c\n\n  d\ne\n', 'x');
+    const ll = logicalLines('a b\n# c\n\n  d\ne\n', 'x', warn);
     assert.deepEqual(ll, [
       { text: 'a b  d', line: 1 },
       { text: 'e', line: 5 },
@@ -59,7 +55,7 @@ describe('logical lines', () => {
   });
   test('leading whitespace at the start is warned about and skipped', () => {
     take();
-    const ll = logicalLines('  -o x=y\nsmtp\n', './master.cf');
+    const ll = logicalLines('  -o x=y\nsmtp\n', './master.cf', warn);
     assert.deepEqual(ll, [{ text: 'smtp', line: 2 }]);
     assert.deepEqual(take(), ['warning: ./master.cf: logical line must not start with whitespace: "  -o x=y"']);
   });
@@ -161,9 +157,9 @@ describe('string helpers', () => {
     assert.equal(extractBraces('{a}b').text, 'a');
   });
   test('splitNameValue', () => {
-    assert.deepEqual(splitNameValue(' a = b c '), { name: 'a', value: 'b c' });
-    assert.deepEqual(splitNameValue('=x'), { err: 'missing attribute name' });
-    assert.deepEqual(splitNameValue('a b=c'), { err: "missing '=' after attribute name" });
+    assert.deepEqual(splitNameValue(' a = b c '), ['a', 'b c']);
+    assert.equal(splitNameValue('=x'), 'missing attribute name');
+    assert.equal(splitNameValue('a b=c'), "missing '=' after attribute name");
   });
 });
 
@@ -259,26 +255,31 @@ describe('editMasterText', () => {
   });
 });
 
-describe('-o parameter name spaces', () => {
+describe('-o parameter name spaces (the postconf engine)', () => {
   const entries = parseMasterCf(
-    'relay unix - - n - - smtp -o known_a=1 -o helper=x -o known_b=$helper -o process_name=p -o known_c=$nowhere -o stray=1\n',
+    'relay unix - - n - - smtp -o smtp_helo_name=1 -o helper=x -o smtp_bind_address=$helper -o process_name=p -o smtp_connect_timeout=$nowhere -o stray=1\n',
     'm',
   );
-  const known = new Set(['known_a', 'known_b', 'known_c', 'process_name']);
-  const ctx = { configDir: '.', isKnown: (n: string) => known.has(n) };
-  test('macroNames', () => {
-    assert.deepEqual(macroNames(`$a \${b?x} $(c) $$d \${{$e} == {1}?{y}:{n}}`), ['a', 'b', 'c', 'e']);
+  test('macro names a value refers to', () => {
+    const names: string[] = [];
+    macExpand(`$a \${b?x} $(c) $$d \${{$e} == {1}?{y}:{n}}`, (n) => void names.push(n), { scan: true, warn });
+    assert.deepEqual(names, ['a', 'b', 'c', 'e']);
   });
   test('read-only, undefined and unused warnings', () => {
     take();
-    const { scopes } = registerMasterParams(entries, ctx);
+    const engine = new PostconfEngine(0, '.', true);
+    engine.setMasterEntries(entries);
+    engine.registerBuiltin('postconf', 1);
+    engine.registerService();
+    engine.registerUser();
     assert.deepEqual(take(), [
       'warning: ./master.cf: read-only parameter assignment: process_name=p',
       'warning: ./master.cf: undefined parameter: nowhere',
     ]);
-    assert.equal(scopes[0]!.params!.has('process_name'), false);
-    assert.ok(scopes[0]!.validNames.has('helper'));
-    flagUnusedMasterParams(scopes, ctx);
+    const scope = engine.masters[0]!;
+    assert.equal(scope.all!.has('process_name'), false);
+    assert.ok(scope.valid!.has('helper'));
+    engine.flagUnusedMaster();
     assert.deepEqual(take(), ['warning: ./master.cf: unused parameter: stray=1']);
   });
 });

@@ -15,9 +15,11 @@ import { basename } from 'node:path';
 import { warn, fatal } from '../../../src/log/msg.js';
 import type { MasterEntry } from '../master-cf.js';
 import { MAC_PARSE_ERROR, macExpand } from '../expand.js';
-import { defaultMydomain, defaultMyhostname, defaultMynetworks } from '../host.js';
-import { type NameValueDict, readNameValueFile, strerror } from '../main-cf.js';
+import { computedDefault } from '../host.js';
+import { strerror } from '../../../src/util/strerror.js';
+import { type NameValueDict, readNameValueFile } from '../main-cf.js';
 import { builtinParams, legacyParams, serviceParams } from '../params/index.js';
+import { COMMA_BLANKS, extractBraces, splitQuoted } from '../strops.js';
 import { DBMS_SUFFIXES } from './dbms-suffixes.js';
 
 export const F = {
@@ -150,28 +152,16 @@ export class PostconfEngine {
     this.enter('process_id', F.BUILTIN | F.READONLY, () => String(pid));
   }
 
-  /** Defaults computed from the machine (postconf_builtin.c pcf_check_my*). */
+  /** Defaults computed from the machine (postconf_builtin.c pcf_check_my*), once per run. */
   private strFn(name: string): () => string {
-    const memo = (fn: () => string) => () => {
+    // In -d mode main.cf settings do not count (pcf_mynetworks checks PCF_SHOW_DEFS).
+    const explicit = (n: string) => ((this.mode & M.SHOW_DEFS) !== 0 ? undefined : this.mainLookupEval(n));
+    const effective = (n: string) => explicit(n) ?? this.expandValue(this.params.get(n)?.defval() ?? '', undefined);
+    return () => {
       let v = this.cache.get(name);
-      if (v === undefined) this.cache.set(name, (v = fn()));
+      if (v === undefined) this.cache.set(name, (v = computedDefault(name, explicit, effective)));
       return v;
     };
-    const showDefs = () => (this.mode & M.SHOW_DEFS) !== 0;
-    const confEval = (n: string) => (showDefs() ? undefined : this.mainLookupEval(n));
-    switch (name) {
-      case 'myhostname':
-        return memo(() => defaultMyhostname(confEval('mydomain')));
-      case 'mydomain':
-        return memo(() => defaultMydomain(confEval('myhostname') ?? this.params.get('myhostname')!.defval()));
-      case 'mynetworks':
-        return memo(() => {
-          const get = (n: string) => confEval(n) ?? this.expandValue(this.params.get(n)?.defval() ?? '', undefined);
-          return defaultMynetworks(get('mynetworks_style'), get('inet_protocols'));
-        });
-      default:
-        return () => '';
-    }
   }
 
   /** mail_conf_lookup_eval(): a main.cf value, expanded, or undefined. */
@@ -292,11 +282,15 @@ export class PostconfEngine {
   }
 
   private dbmsHelper(text: string, scope: MasterScope | undefined): void {
-    for (let token of tokenizeBraced(text)) {
+    // A {…} group is taken apart and scanned in turn (extpar, then recurse).
+    const scanBraced = (group: string): void => {
+      const inner = extractBraces(group, false);
+      if (inner.err) warn(scope ? `master.cf:${scope.namespace}: ${inner.err}` : `main.cf: ${inner.err}`);
+      this.dbmsHelper(inner.text, scope);
+    };
+    for (let token of splitQuoted(text, COMMA_BLANKS)) {
       if (token.startsWith('{')) {
-        const inner = extractBraced(token);
-        if (inner.error) warn(scope ? `master.cf:${scope.namespace}: ${inner.error}` : `main.cf: ${inner.error}`);
-        this.dbmsHelper(inner.text, scope);
+        scanBraced(token);
         continue;
       }
       let prefix: string | undefined;
@@ -323,9 +317,7 @@ export class PostconfEngine {
       }
       if (prefix.startsWith('.')) continue;
       if (prefix.startsWith('{')) {
-        const inner = extractBraced(prefix);
-        if (inner.error) warn(scope ? `master.cf:${scope.namespace}: ${inner.error}` : `main.cf: ${inner.error}`);
-        this.dbmsHelper(inner.text, scope);
+        scanBraced(prefix);
         continue;
       }
       if (suffixes) for (const s of suffixes) this.flagUserParameter(`${prefix}_${s}`, F.DBMS | F.USER, scope);
@@ -402,42 +394,4 @@ export class PostconfEngine {
       }
     }
   }
-}
-
-/** mystrtokq(CHARS_COMMA_SP, CHARS_BRACE): split on blanks/commas, keeping {…} groups whole. */
-export function tokenizeBraced(text: string): string[] {
-  const out: string[] = [];
-  let i = 0;
-  const sep = (c: string) => c === ' ' || c === '\t' || c === '\r' || c === '\n' || c === ',';
-  while (i < text.length) {
-    while (i < text.length && sep(text[i]!)) i++;
-    if (i >= text.length) break;
-    const start = i;
-    let level = 0;
-    while (i < text.length) {
-      const c = text[i]!;
-      if (c === '{') level++;
-      else if (level > 0 && c === '}') level--;
-      else if (level === 0 && sep(c)) break;
-      i++;
-    }
-    out.push(text.slice(start, i));
-  }
-  return out;
-}
-
-/** extpar(…, EXTPAR_FLAG_NONE): strip one level of {}; report what is unbalanced. */
-export function extractBraced(token: string): { text: string; error?: string } {
-  if (!token.startsWith('{')) return { text: token, error: `no '{' at start of text in "${token}"` };
-  let level = 0;
-  for (let i = 0; i < token.length; i++) {
-    const c = token[i];
-    if (c === '{') level++;
-    else if (c === '}' && --level === 0) {
-      const inner = token.slice(1, i);
-      if (i !== token.length - 1) return { text: inner, error: `syntax error after '}' in "${token}"` };
-      return { text: inner };
-    }
-  }
-  return { text: token.slice(1), error: `missing '}' in "${token}"` };
 }

@@ -2,42 +2,14 @@
  * postconf/main-edit.ts: `postconf -e name=value…`, `-X name…`, `-# name…`
  * (postconf_edit.c pcf_edit_main). The file is copied line by line into
  * main.cf.tmp with the named entries replaced, removed or commented out,
- * then renamed over main.cf: readers never see a half-written file.
+ * then renamed over main.cf (edit-file.ts): readers never see a half-written file.
  * New names are appended at the end (Postfix appends them in hash-table
  * order; we use argument order, one of the orders Postfix can produce).
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { fatal, warn } from '../../../src/log/msg.js';
-import { splitNameValue, strerror } from '../main-cf.js';
+import { editFile } from '../edit-file.js';
+import { isSpace, splitNameValue } from '../strops.js';
 import { M } from './engine.js';
-
-const isSpace = (c: string | undefined) => c === ' ' || c === '\t' || c === '\r' || c === '\n' || c === '\v' || c === '\f';
-
-/** Write `text` to PATH.tmp, fsync, rename over PATH (edit_file(3)). */
-export function replaceFileAtomically(path: string, text: string): void {
-  const tmp = `${path}.tmp`;
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'w', 0o644);
-  } catch (err) {
-    fatal(`open ${tmp}: ${strerror(err as NodeJS.ErrnoException)}`);
-  }
-  try {
-    writeSync(fd, Buffer.from(text, 'latin1'));
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    fatal(`close ${tmp}: ${strerror(err as NodeJS.ErrnoException)}`);
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    unlinkSync(tmp);
-    fatal(`close ${tmp}: ${strerror(err as NodeJS.ErrnoException)}`);
-  }
-}
 
 interface EditRequest {
   value: string | undefined;
@@ -60,7 +32,9 @@ export function editMain(mode: number, configDir: string, args: string[]): void 
     } else {
       if (cp === '') fatal('-X or -# requires non-blank parameter names');
       if (cp.includes('=')) fatal('-X or -# requires parameter names without value');
-      name = cp.replace(/[ \t\r\n\v\f]+$/, '');
+      // postconf calls trimblanks() but ignores its result: trailing blanks stay
+      // part of the name, so "-X 'name '" matches nothing (checked against 3.7.11).
+      name = cp;
       value = undefined;
     }
     const earlier = table.get(name);
@@ -72,12 +46,11 @@ export function editMain(mode: number, configDir: string, args: string[]): void 
   }
 
   const path = `${configDir}/main.cf`;
-  let text: string;
-  try {
-    text = readFileSync(path, 'latin1');
-  } catch (err) {
-    fatal(`open ${path} for reading: ${strerror(err as NodeJS.ErrnoException)}`);
-  }
+  editFile(path, (text) => rewriteMain(text, path, mode, table));
+}
+
+/** The copy loop of pcf_edit_main(): replace, drop or comment out the requested entries. */
+function rewriteMain(text: string, path: string, mode: number, table: Map<string, EditRequest>): string {
   const lines = text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
   const outText: string[] = [];
   let interesting = false;
@@ -108,5 +81,5 @@ export function editMain(mode: number, configDir: string, args: string[]): void 
   if (mode & M.EDIT_CONF) {
     for (const [name, req] of table) if (req.found === 0) outText.push(`${name} = ${req.value}\n`);
   }
-  replaceFileAtomically(path, outText.join(''));
+  return outText.join('');
 }

@@ -12,22 +12,19 @@
  * written before the rewritten entry, as postconf does. -Me for an entry that
  * is not there appends it; -Fe/-Pe/-PX for one that is not there warns.
  */
-import { closeSync, fchmodSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { fatal, warn } from '../../../src/log/msg.js';
+import { type EditSink, editFile } from '../edit-file.js';
 import {
   checkMasterArgv,
   endsDaemonOptions,
-  errnoText,
-  isSpace,
   MASTER_BLANKS,
   MASTER_MIN_FIELDS,
   masterCfPath,
   normalizeDaemonArgs,
   optionTakesValue,
   parseEntryArgv,
-  splitNameValue,
-  splitQuoted,
 } from '../master-cf.js';
+import { isSpace, splitNameValue, splitQuoted } from '../strops.js';
 import { formatMasterArgv } from './master-show.js';
 import { FIELD_CMD, FIELD_WILDCARD, matchService, parseFieldPattern, parseServicePattern } from './match.js';
 
@@ -68,9 +65,8 @@ function parseRequests(mode: MasterEditMode, args: readonly string[]): EditReque
     let value: string | undefined;
     if (mode.op === 'edit') {
       const r = splitNameValue(cp);
-      if ('err' in r) fatal(`${r.err}: "${raw}"`);
-      patternText = r.name;
-      value = r.value;
+      if (typeof r === 'string') fatal(`${r}: "${raw}"`);
+      [patternText, value] = r;
     } else {
       if (cp.includes('=')) fatal('-X or -# requires names without value');
       // postconf calls trimblanks() but ignores its result: trailing blanks stay.
@@ -171,7 +167,7 @@ export function editMasterText(
   path: string,
   mode: MasterEditMode,
   reqs: EditRequest[],
-  sink: { text: string } = { text: '' },
+  sink: EditSink = { text: '' },
 ): string {
   const lines = physicalLines(text);
   // Output so far lives in sink.text, so that a fatal error can leave the
@@ -281,49 +277,5 @@ export function editMaster(configDir: string, mode: MasterEditMode, args: readon
   if (args.length === 0) fatal('missing service argument');
   const reqs = parseRequests(mode, args);
   const path = masterCfPath(configDir);
-  const tmp = path + '.tmp';
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'w', 0o600);
-  } catch (err) {
-    fatal(`open ${tmp}: ${errnoText(err)}`);
-  }
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    closeSync(fd);
-    unlinkSync(tmp);
-    fatal(`open ${path} for reading: ${errnoText(err)}`);
-  }
-  let result: string;
-  const sink = { text: '' };
-  try {
-    result = editMasterText(text, path, mode, reqs, sink);
-  } catch (err) {
-    // postconf leaves its temp file behind on a fatal error, holding what its
-    // 4096-byte stdio buffer had flushed by then.
-    const done = Buffer.from(sink.text, 'utf8');
-    const flushed = done.length - (done.length % 4096);
-    if (flushed > 0) writeSync(fd, done, 0, flushed);
-    closeSync(fd);
-    throw err;
-  }
-  try {
-    const buf = Buffer.from(result, 'utf8');
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off);
-    fchmodSync(fd, 0o644);
-    fsyncSync(fd);
-    renameSync(tmp, path);
-    closeSync(fd);
-  } catch (err) {
-    try {
-      closeSync(fd);
-      unlinkSync(tmp);
-    } catch {
-      // already gone
-    }
-    fatal(`close ${tmp}: ${errnoText(err)}`);
-  }
+  editFile(path, (text, sink) => editMasterText(text, path, mode, reqs, sink));
 }

@@ -21,8 +21,9 @@ import {
   MASTER_MIN_FIELDS,
   type MasterEntry,
   optionTakesValue,
+  serviceView,
 } from '../master-cf.js';
-import { entryParamTable } from './master-params.js';
+import { formatLine, INDENT, INDENT_LEN, LINE_LIMIT } from './print.js';
 import {
   FIELD_CMD,
   FIELD_WILDCARD,
@@ -32,9 +33,6 @@ import {
   parseServicePattern,
 } from './match.js';
 
-export const LINE_LIMIT = 80;
-export const INDENT = '    ';
-const INDENT_LEN = 4;
 const COLUMN_GOAL = [0, 11, 17, 25, 33, 41, 49, 57];
 
 export interface MasterShowOptions {
@@ -51,27 +49,6 @@ export interface MasterShowOptions {
 function hasBlank(s: string): boolean {
   for (const ch of s) if (MASTER_BLANKS.includes(ch)) return true;
   return false;
-}
-
-/** pcf_print_line(): normalise whitespace between words, fold before column 80 when asked. */
-export function formatLine(text: string, fold: boolean): string {
-  let res = '';
-  let lineLen = 0;
-  const words = text.split(/[ \t\r\n]+/).filter((w) => w !== '');
-  for (const w of words) {
-    if (lineLen > 0) {
-      if (!fold || lineLen + w.length < LINE_LIMIT) {
-        res += ' ';
-        lineLen += 1;
-      } else {
-        res += '\n' + INDENT;
-        lineLen = INDENT_LEN;
-      }
-    }
-    res += w;
-    lineLen += w.length;
-  }
-  return res + '\n';
 }
 
 /**
@@ -263,8 +240,8 @@ function byteCompare(a: string, b: string): number {
 
 /**
  * postconf -P [-f] [-h|-H] [service[/type[/name]]...]. `tables` are the
- * per-entry parameter tables after registerMasterParams() (read-only
- * assignments removed); by default they are built from the entries.
+ * per-entry parameter tables of the postconf engine (read-only assignments
+ * removed); by default they are built from the entries.
  */
 export function showMasterParams(
   entries: readonly MasterEntry[],
@@ -277,7 +254,7 @@ export function showMasterParams(
     for (const name of [...t.keys()].sort(byteCompare)) out(formatMasterParam(e, name, t.get(name)!, opts));
   };
   entries.forEach((e, i) => {
-    const t = tables ? tables[i] : entryParamTable(e);
+    const t = tables ? tables[i] : e.params.length > 0 ? new Map(serviceView(e)) : null;
     if (!t) return;
     if (reqs.length === 0) {
       showAll(e, t);

@@ -5,8 +5,10 @@
  */
 import { out } from '../../../src/util/out.js';
 
-const LINE_LIMIT = 80;
-const INDENT = '    ';
+/** PCF_LINE_LIMIT, PCF_INDENT_TEXT, PCF_INDENT_LEN (postconf.h). */
+export const LINE_LIMIT = 80;
+export const INDENT = '    ';
+export const INDENT_LEN = INDENT.length;
 
 export function formatLine(text: string, fold: boolean): string {
   const words = text.split(/[ \t\r\n]+/).filter((w) => w.length > 0);
