@@ -26,6 +26,11 @@ export interface ExpandOptions {
   recurse?: boolean;
   /** Only parse and call lookup for every name; produce no text (MAC_EXP_FLAG_SCAN). */
   scan?: boolean;
+  /**
+   * MAC_EXP_FLAG_PRINTABLE: replace unprintable characters in looked-up
+   * values by '_' (printable(3)); 'utf8' keeps non-ASCII text.
+   */
+  printable?: 'ascii' | 'utf8';
   /** Receives warnings (Postfix: msg_warn). */
   warn: (text: string) => void;
 }
@@ -369,13 +374,18 @@ function callback(ctx: Ctx, type: 'literal' | 'expr', buf: string): number {
           /* nothing */
         } else if (ctx.opts.recurse) {
           ctx.status |= macParse(lookup, (t, b) => callback(ctx, t, b), ctx.opts.warn);
-        } else ctx.result.push(lookup);
+        } else ctx.result.push(ctx.opts.printable ? printable(lookup, ctx.opts.printable) : lookup);
     }
   } else if (!ctx.opts.scan) {
     ctx.result.push(buf);
   }
   ctx.level--;
   return ctx.status;
+}
+
+/** printable(3): control characters (and, for 'ascii', non-ASCII ones) become '_'. */
+function printable(text: string, mode: 'ascii' | 'utf8'): string {
+  return mode === 'ascii' ? text.replace(/[^\x20-\x7e]/g, '_') : text.replace(/[\x00-\x1f\x7f]/g, '_');
 }
 
 /** mac_expand(): expand `pattern`, calling `lookup` for each name. */

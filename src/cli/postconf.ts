@@ -7,8 +7,8 @@
 import { fatal, setVerbose } from '../log/msg.js';
 import { getopt } from '../util/getopt.js';
 import { outLine, setOutputEncoding } from '../util/out.js';
-import { M } from '../../compat/postfix/postconf/engine.js';
-import { splitNameValue } from '../../compat/postfix/main-cf.js';
+import { F, M } from '../../compat/postfix/postconf/engine.js';
+import { splitNameValue } from '../../compat/postfix/strops.js';
 
 const USAGE =
   'usage: postconf [-a (server SASL types)] [-A (client SASL types)] [-b (bounce templates)] [-c config_dir]' +
@@ -113,15 +113,17 @@ function checkCompat(mode: number): void {
   }
 }
 
-const PARAM_CLASSES: Record<string, number> = { builtin: 1 << 1, service: 1 << 2, user: 1 << 3, all: 0 };
+/** -C names (postconf.c param_class_table); `all` is PCF_PARAM_MASK_CLASS. */
+const ALL_CLASSES = F.BUILTIN | F.SERVICE | F.USER;
+const PARAM_CLASSES: Record<string, number> = { builtin: F.BUILTIN, service: F.SERVICE, user: F.USER, all: ALL_CLASSES };
 
 /** name_mask_opt(NAME_MASK_ANY_CASE | NAME_MASK_FATAL) over builtin/service/user/all. */
 function parseParamClass(arg: string): number {
   let mask = 0;
-  for (const word of arg.split(/[\s,|]+/).filter(Boolean)) {
+  for (const word of arg.split(/[, \t\r\n]+/).filter(Boolean)) {
     const key = word.toLowerCase();
-    if (!(key in PARAM_CLASSES)) fatal(`unknown -C option value "${word}" in "${arg}"`);
-    mask |= key === 'all' ? (1 << 1) | (1 << 2) | (1 << 3) : PARAM_CLASSES[key]!;
+    if (!Object.hasOwn(PARAM_CLASSES, key)) fatal(`unknown -C option value "${word}" in "${arg}"`);
+    mask |= PARAM_CLASSES[key]!;
   }
   return mask;
 }
@@ -129,7 +131,7 @@ function parseParamClass(arg: string): number {
 export async function main(argv: string[]): Promise<number> {
   setOutputEncoding('latin1');
   let mode = 0;
-  let paramClass = (1 << 1) | (1 << 2) | (1 << 3);
+  let paramClass = ALL_CLASSES;
   const overrides: string[] = [];
   let tlsArg: string | undefined;
   let templateArgs = false;
@@ -244,7 +246,7 @@ export async function main(argv: string[]): Promise<number> {
   if (templateArgs) {
     const { showBounceTemplates } = await import('../../compat/postfix/postconf/templates.js');
     if (names.length > 1) fatal('options -b and -t require at most one template file');
-    return showBounceTemplates({ mode, configDir: dir, fromEnv, file: names[0], expand: (mode & M.EXP_DSN_TEMPL) !== 0 });
+    return showBounceTemplates({ configDir: dir, file: names[0], expand: (mode & M.EXP_DSN_TEMPL) !== 0 });
   }
   if (mode & M.SHOW_MAPS) {
     const { mapTypes } = await import('../../compat/postfix/postconf/other.js');

@@ -10,8 +10,8 @@
  */
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { basename, join } from 'node:path';
+import { describe, it } from 'node:test';
 import {
   backdate,
   CORPUS,
@@ -40,21 +40,36 @@ async function compare(dir: string, args: string[], label: string): Promise<void
   assert.equal(canonicalStderr(ours.stderr), canonicalStderr(real.stderr), `${what}: stderr`);
 }
 
-function setup(dir: string, mainCf: string | undefined, masterCf: string | undefined): void {
-  if (mainCf) copyFileSync(mainCf, join(dir, 'main.cf'));
-  if (masterCf) copyFileSync(masterCf, join(dir, 'master.cf'));
-  backdate(dir);
+/**
+ * Run `fn` on a fresh config directory holding copies of the given files
+ * (`main.cf`/`master.cf` from paths, `extra` under their own names), all
+ * backdated; the directory is removed afterwards.
+ */
+async function withConfig(
+  files: { main?: string; master?: string; extra?: string[] },
+  fn: (dir: string) => Promise<void>,
+): Promise<void> {
+  const { dir, cleanup } = tempDir();
+  try {
+    if (files.main) copyFileSync(files.main, join(dir, 'main.cf'));
+    if (files.master) copyFileSync(files.master, join(dir, 'master.cf'));
+    for (const f of files.extra ?? []) copyFileSync(f, join(dir, basename(f)));
+    backdate(dir);
+    await fn(dir);
+  } finally {
+    cleanup();
+  }
 }
+
+async function compareAll(dir: string, argSets: string[][], label: string): Promise<void> {
+  await Promise.all(argSets.map((args) => compare(dir, args, label)));
+}
+
+const HOST_NAMES = ['myhostname', 'mydomain', 'mynetworks', 'myorigin', 'mydestination'];
 
 const DISPLAY_ARGS: string[][] = [[], ['-n'], ['-nx'], ['-x'], ['-nf'], ['-nh'], ['-nH'], ['-C', 'user', '-n'], ['-C', 'builtin'], ['-C', 'service'], ['-o', 'myhostname=override.example', '-x', 'smtpd_banner', 'myhostname']];
 
 describe('postconf main.cf modes vs real Postfix', { skip: !realPostfixAvailable() && 'real Postfix missing: run .ci/run' }, () => {
-  let tmp: ReturnType<typeof tempDir>;
-  before(() => {
-    tmp = tempDir();
-  });
-  after(() => tmp.cleanup());
-
   const corpusConfigs: Array<[string, string, string | undefined]> = [];
   for (const project of ['docker-mailserver', 'mailcow', 'iredmail']) {
     const dir = join(CORPUS, 'postfix', project);
@@ -67,41 +82,20 @@ describe('postconf main.cf modes vs real Postfix', { skip: !realPostfixAvailable
   it('finds the corpus', () => assert.ok(corpusConfigs.length >= 6, `corpus configs: ${corpusConfigs.length}`));
 
   for (const [label, mainCf, masterCf] of corpusConfigs) {
-    it(`corpus ${label}`, async () => {
-      const { dir, cleanup } = tempDir();
-      try {
-        setup(dir, mainCf, masterCf);
-        await Promise.all(DISPLAY_ARGS.map((args) => compare(dir, args, label)));
-      } finally {
-        cleanup();
-      }
-    });
+    it(`corpus ${label}`, () => withConfig({ main: mainCf, master: masterCf }, (dir) => compareAll(dir, DISPLAY_ARGS, label)));
   }
 
-  it('postconf -d on an empty config (all defaults)', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      writeFileSync(join(dir, 'main.cf'), '');
-      backdate(dir);
-      await Promise.all([['-d'], ['-dx'], ['-df'], ['-dH']].map((a) => compare(dir, a, 'empty')));
-    } finally {
-      cleanup();
-    }
-  });
+  it('postconf -d on an empty config (all defaults)', () =>
+    withConfig({ main: join(FIXTURES, 'empty.cf') }, (dir) => compareAll(dir, [['-d'], ['-dx'], ['-df'], ['-dH']], 'empty')));
 
-  it('postconf -h NAME and -hx NAME for every parameter', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      setup(dir, DEBIAN_MAIN, DEBIAN_MASTER);
+  it('postconf -h NAME and -hx NAME for every parameter', () =>
+    withConfig({ main: DEBIAN_MAIN, master: DEBIAN_MASTER }, async (dir) => {
       const names = runReal('postconf', ['-c', dir, '-H'])
         .stdout.split('\n')
         .filter((n) => n && n !== 'process_id');
       assert.ok(names.length > 1000, `parameter count ${names.length}`);
-      await Promise.all([['-h'], ['-hx'], ['-dh']].map((a) => compare(dir, [...a, ...names], 'every parameter')));
-    } finally {
-      cleanup();
-    }
-  });
+      await compareAll(dir, [['-h'], ['-hx'], ['-dh']].map((a) => [...a, ...names]), 'every parameter');
+    }));
 
   const fixtureArgs: Record<string, string[][]> = {
     'expansion.cf': [['-n'], ['-nx'], ['-x', '2bounce_notice_recipient'], ['-xh', 'x20', 'x21', 'x22', 'x23', 'x24', 'x25', 'x26', 'x27', 'x28'], ['mynetworks', 'relay_domains']],
@@ -113,52 +107,43 @@ describe('postconf main.cf modes vs real Postfix', { skip: !realPostfixAvailable
     'dbms.cf': [['-n'], ['virtual_alias_maps']],
     'empty.cf': [['-n'], ['-n', 'myhostname'], ['-x', 'myorigin', 'mydestination']],
     'continuation.cf': [['-n'], ['-nf'], ['-nx'], ['smtpd_banner']],
+    // Defaults Postfix computes from the host, under each setting that steers them.
+    'host-compat37.cf': [HOST_NAMES, ['-x', ...HOST_NAMES]],
+    'host-class.cf': [HOST_NAMES, ['-x', ...HOST_NAMES]],
+    'host-ipv4.cf': [HOST_NAMES, ['-x', ...HOST_NAMES]],
+    'host-ipv6.cf': [HOST_NAMES, ['-x', ...HOST_NAMES]],
+    'host-mydomain.cf': [HOST_NAMES, ['-x', ...HOST_NAMES]],
+    'host-single.cf': [HOST_NAMES, ['-x', ...HOST_NAMES]],
   };
   for (const [fixture, argSets] of Object.entries(fixtureArgs)) {
-    it(`fixture ${fixture}`, async () => {
-      const { dir, cleanup } = tempDir();
-      try {
-        setup(dir, join(FIXTURES, fixture), DEBIAN_MASTER);
-        if (fixture === 'dbms.cf') {
-          copyFileSync(join(FIXTURES, 'mysql-virtual.cf'), join(dir, 'mysql-virtual.cf'));
-          backdate(dir);
-        }
-        await Promise.all(argSets.map((args) => compare(dir, args, fixture)));
-      } finally {
-        cleanup();
-      }
-    });
+    const extra = fixture === 'dbms.cf' ? [join(FIXTURES, 'mysql-virtual.cf')] : [];
+    it(`fixture ${fixture}`, () =>
+      withConfig({ main: join(FIXTURES, fixture), master: DEBIAN_MASTER, extra }, (dir) => compareAll(dir, argSets, fixture)));
   }
 
-  it('no master.cf: a warning, and the rest still works', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      setup(dir, join(FIXTURES, 'expansion.cf'), undefined);
-      await compare(dir, ['-n'], 'no master.cf');
-    } finally {
-      cleanup();
-    }
-  });
+  it('no master.cf: a warning, and the rest still works', () =>
+    withConfig({ main: join(FIXTURES, 'expansion.cf') }, (dir) => compare(dir, ['-n'], 'no master.cf')));
 
-  it('no main.cf: fatal open error', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      await Promise.all([['-n'], ['myhostname']].map((a) => compare(dir, a, 'no main.cf')));
-    } finally {
-      cleanup();
-    }
-  });
+  it('no main.cf: fatal open error', () =>
+    withConfig({}, (dir) => compareAll(dir, [['-n'], ['myhostname'], ['-t'], ['-b']], 'no main.cf')));
 
-  it('option errors, usage and mode conflicts', async () => {
-    const { dir, cleanup } = tempDir();
-    try {
-      setup(dir, DEBIAN_MAIN, DEBIAN_MASTER);
-      const sets = [['-Z'], ['-d', '-n'], ['-M', '-n'], ['-a', '-m'], ['-nxd'], ['-e'], ['-C', 'bogus'], ['-b', '-t'], ['-T', 'bogus'], ['-X', 'a=b'], ['-#', ''], ['-o', 'novalue', '-n'], ['-m'], ['-l'], ['-a'], ['-A'], ['-t'], ['-b'], ['-e', '#x=1'], ['-e', 'a\nb=1'], ['-f', '-e', 'x=1'], ['--', '-n']];
-      await Promise.all(sets.map((args) => compare(dir, args, 'options')));
-    } finally {
-      cleanup();
-    }
-  });
+  it('option errors, usage and mode conflicts', () =>
+    withConfig({ main: DEBIAN_MAIN, master: DEBIAN_MASTER }, (dir) => {
+      const sets = [['-Z'], ['-d', '-n'], ['-M', '-n'], ['-a', '-m'], ['-nxd'], ['-e'], ['-C', 'bogus'], ['-b', '-t'], ['-T', 'bogus'], ['-X', 'a=b'], ['-#', ''], ['-o', 'novalue', '-n'], ['-m'], ['-l'], ['-a'], ['-A'], ['-t'], ['-b'], ['-e', '#x=1'], ['-e', 'a\nb=1'], ['-f', '-e', 'x=1'], ['--', '-n'], ['-C', 'USER', '-n'], ['-C', 'user,builtin', '-n'], ['-C', 'user builtin', '-n'], ['-C', 'User|Service', '-n'], ['-C', 'all', '-n'], ['-C', '', '-n']];
+      return compareAll(dir, sets, 'options');
+    }));
+
+  // bounce(5) template files: -t dumps them, -b expands them (postfix/bounce does both).
+  const templates = readdirSync(join(FIXTURES, '..', 'templates')).filter((f) => f.endsWith('.cf')).sort();
+  it('bounce templates: -t and -b, built-in and from files', () =>
+    withConfig({ main: join(FIXTURES, 'templates-main.cf'), master: DEBIAN_MASTER }, (dir) => {
+      const sets = [['-t'], ['-b'], ['-t', '/nonexistent/template.cf']];
+      for (const f of templates) {
+        const path = join(FIXTURES, '..', 'templates', f);
+        sets.push(['-t', path], ['-b', path]);
+      }
+      return compareAll(dir, sets, 'templates');
+    }));
 
   it('-c without argument', () => {
     const real = runReal('postconf', ['-c']);
@@ -178,6 +163,9 @@ describe('postconf -e / -X / -# vs real Postfix (files compared byte for byte)',
     ['-X', 'mydomain', 'nonexist_q'],
     ['-#', 'myhostname', 'mynetworks'],
     ['-X', 'mynetworks'],
+    ['-X', 'mydomain  '],
+    ['-#', 'relay_domains', 'nonl'],
+    ['-e', 'nonl=changed'],
     ['-e', 'smtpd_banner=a', 'smtpd_banner=b'],
   ];
   const start = 'myhostname = a.example\n# header\nmynetworks = 127.0.0.0/8,\n  # inside\n    10.0.0.0/8\nmydomain = example.test\nmyhostname = again.example\nrelay_domains = x.example,\n\ty.example\n   \nnonl = last';
