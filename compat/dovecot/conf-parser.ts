@@ -8,6 +8,7 @@
  * The result is a tree of scopes holding the explicitly set keys; defaults
  * come from the catalogue (settings/catalogue.ts) when the tree is read.
  */
+import { strerror } from '../../src/util/strerror.js';
 import { readFileSync } from 'node:fs';
 import { expandGlob } from './glob.js';
 import { catalogue, type SectionKind } from './settings/catalogue.js';
@@ -264,7 +265,7 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
         try {
           value = readFileSync(target, 'utf8');
         } catch (e) {
-          err(`${key}: Can't open file ${target}: ${strerror(e as NodeJS.ErrnoException)}`);
+          err(`${key}: Can't open file ${target}: ${strerror(e)}`);
         }
       } else value = `<${fileValue}`;
     } else if (isVarValue) {
@@ -362,8 +363,8 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
     try {
       text = readFileSync(file, 'utf8');
     } catch (e) {
-      if (includeStack.length === 0) throw new ConfigError(file, undefined, `open(${file}) failed: ${strerror(e as NodeJS.ErrnoException)}`);
-      throw new ConfigError(includeStack[includeStack.length - 1]!, curLine, `Couldn't open include file ${file}: ${strerror(e as NodeJS.ErrnoException)}`);
+      if (includeStack.length === 0) throw new ConfigError(file, undefined, `open(${file}) failed: ${strerror(e)}`);
+      throw new ConfigError(includeStack[includeStack.length - 1]!, curLine, `Couldn't open include file ${file}: ${strerror(e)}`);
     }
     includeStack.push(file);
     const lines = text.split('\n');
@@ -492,17 +493,3 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
   return cfg;
 }
 
-export function strerror(e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'ENOENT':
-      return 'No such file or directory';
-    case 'EACCES':
-      return 'Permission denied';
-    case 'EISDIR':
-      return 'Is a directory';
-    case 'ENOTDIR':
-      return 'Not a directory';
-    default:
-      return e.message;
-  }
-}

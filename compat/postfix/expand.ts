@@ -15,6 +15,8 @@
  * error is fatal ("macro processing error").
  */
 
+import { compareBytes } from './strops.js';
+
 export const MAC_PARSE_ERROR = 1;
 export const MAC_PARSE_UNDEF = 2;
 
@@ -66,10 +68,6 @@ function relopResult(op: Relop, delta: number): boolean {
 }
 
 const allDigits = (s: string) => s.length > 0 && /^[0-9]+$/.test(s);
-
-function compareBytes(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
-}
 
 /** strtol-like prefix parse: optional blanks and sign, then digits. */
 function strtolPrefix(s: string): { value: number; rest: string } | undefined {

@@ -32,6 +32,11 @@ export function splitNameValue(text: string): [string, string] | string {
   return [text.slice(nameStart, nameEnd), trimBlanks(text.slice(p + 1))];
 }
 
+/** strcmp() order. Config text is read as latin1 (one char per byte), so code units are bytes. */
+export function compareBytes(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** PCF_MASTER_BLANKS / CHARS_SPACE. */
 export const BLANKS = ' \t\r\n';
 /** CHARS_COMMA_SP. */

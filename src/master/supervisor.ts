@@ -18,6 +18,7 @@
  * connections wait meanwhile. A worker that dies after it was ready is
  * replaced at once.
  */
+import { strerror } from '../util/strerror.js';
 import { type ChildProcess, fork } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -175,7 +176,7 @@ export class Supervisor {
     return new Promise((resolve, reject) => {
       const server = createServer({ pauseOnConnect: true }, (sock) => this.route(st, sock));
       const onError = (err: NodeJS.ErrnoException) => {
-        const why = errnoWords(err);
+        const why = strerror(err);
         reject(
           new Error(addr.kind === 'inet' ? `bind ${addr.host} port ${addr.port}: ${why}` : `bind: ${addr.path}: ${why}`),
         );
@@ -183,7 +184,7 @@ export class Supervisor {
       server.once('error', onError);
       const done = () => {
         server.off('error', onError);
-        server.on('error', (err) => warn(`${st.svc.name}: accept: ${errnoWords(err)}`));
+        server.on('error', (err) => warn(`${st.svc.name}: accept: ${strerror(err)}`));
         if (addr.path) chmodSync(addr.path, 0o666);
         resolve(server);
       };
@@ -250,7 +251,7 @@ export class Supervisor {
     try {
       child = fork(WORKER_SCRIPT, [], { env, stdio, execArgv: [], ...(ids ?? {}) });
     } catch (err) {
-      warn(`master_spawn: fork: ${errnoWords(err as NodeJS.ErrnoException)} -- throttling`);
+      warn(`master_spawn: fork: ${strerror(err)} -- throttling`);
       this.throttle(st);
       return;
     }
@@ -330,16 +331,3 @@ export class Supervisor {
   }
 }
 
-const ERRNO: Record<string, string> = {
-  EADDRINUSE: 'Address already in use',
-  EACCES: 'Permission denied',
-  EADDRNOTAVAIL: 'Cannot assign requested address',
-  ENOENT: 'No such file or directory',
-  EAGAIN: 'Resource temporarily unavailable',
-  ENOMEM: 'Cannot allocate memory',
-  EPERM: 'Operation not permitted',
-};
-
-export function errnoWords(err: NodeJS.ErrnoException): string {
-  return (err.code && ERRNO[err.code]) || err.message;
-}

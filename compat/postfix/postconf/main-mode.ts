@@ -2,6 +2,7 @@
  * postconf/main-mode.ts: `postconf [-dnhHxf] [-o name=value] [name…]`, the
  * main.cf display modes (postconf.c main(), postconf_main.c).
  */
+import { compareBytes } from '../strops.js';
 import { basename } from 'node:path';
 import { warn } from '../../../src/log/msg.js';
 import { readMasterCf } from '../master-cf.js';
@@ -29,7 +30,7 @@ export function buildEngine(req: Omit<MainModeRequest, 'names' | 'paramClass'>, 
   engine.registerBuiltin(basename(process.argv[1] ?? 'postconf'), process.pid);
   if (masterOnOpenError === 'warn') engine.setMasterEntries(readMasterCf(req.configDir, 'warn'));
   engine.registerService();
-  if (!showDefs || masterOnOpenError === 'fail') engine.registerUser();
+  if (!showDefs) engine.registerUser(); // -d never goes with -M/-F/-P (checkCompat)
   return engine;
 }
 
@@ -65,8 +66,4 @@ export function showMain(req: MainModeRequest): void {
     engine.flagUnusedMain();
     engine.flagUnusedMaster();
   }
-}
-
-function compareBytes(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -12,6 +12,7 @@
  * -F: `svc/type/field = value`, -P: `svc/type/name = value` (names sorted,
  * whitespace normalised, folded with -f).
  */
+import { compareBytes } from '../strops.js';
 import { fatal, warn } from '../../../src/log/msg.js';
 import { out } from '../../../src/util/out.js';
 import {
@@ -234,9 +235,6 @@ export function formatMasterParam(entry: MasterEntry, name: string, value: strin
   return formatLine(value, fold);
 }
 
-function byteCompare(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
 
 /**
  * postconf -P [-f] [-h|-H] [service[/type[/name]]...]. `tables` are the
@@ -251,7 +249,7 @@ export function showMasterParams(
 ): void {
   const reqs = parseRequests(patterns, 3, '-P option requires service_name[/type[/parameter]]');
   const showAll = (e: MasterEntry, t: Map<string, string>): void => {
-    for (const name of [...t.keys()].sort(byteCompare)) out(formatMasterParam(e, name, t.get(name)!, opts));
+    for (const name of [...t.keys()].sort(compareBytes)) out(formatMasterParam(e, name, t.get(name)!, opts));
   };
   entries.forEach((e, i) => {
     const t = tables ? tables[i] : e.params.length > 0 ? new Map(serviceView(e)) : null;
