@@ -325,35 +325,30 @@ function callback(ctx: Ctx, type: 'literal' | 'expr', buf: string): number {
       lookup = ctx.lookup(buf.slice(start, nameEnd), mode);
     }
 
+    // A result operand: {text} (blanks around it skipped), or the rest of the expression.
+    const operand = (): string | undefined => {
+      if (cur.findLeftCurly()) return curlyPayload(ctx, cur);
+      const rest = cur.rest;
+      cur.p = cur.s.length;
+      return rest;
+    };
+    const parseIf = (text: string, wanted: boolean) => {
+      if (wanted || ctx.opts.scan) ctx.status |= macParse(text, (t, b) => callback(ctx, t, b), ctx.opts.warn);
+    };
+    const isSet = lookup !== undefined && lookup !== '';
     // The '?' branch continues into the ':' branch, exactly as mac_expand.c does.
     const elseBranch = (): number | undefined => {
-      let ifFalse: string;
-      if (cur.findLeftCurly()) {
-        const p = curlyPayload(ctx, cur);
-        if (p === undefined) return ctx.status;
-        ifFalse = p;
-      } else {
-        ifFalse = cur.rest;
-        cur.p = cur.s.length;
-      }
-      if (lookup === undefined || lookup === '' || ctx.opts.scan)
-        ctx.status |= macParse(ifFalse, (t, b) => callback(ctx, t, b), ctx.opts.warn);
+      const ifFalse = operand();
+      if (ifFalse === undefined) return ctx.status;
+      parseIf(ifFalse, !isSet);
       if (cur.p < cur.s.length) return parseError(ctx, `unexpected input at: "...${ifFalse}}>>>${clip20(cur.rest)}"`);
       return undefined;
     };
     switch (ch) {
       case '?': {
-        let ifTrue: string;
-        if (cur.findLeftCurly()) {
-          const p = curlyPayload(ctx, cur);
-          if (p === undefined) return ctx.status;
-          ifTrue = p;
-        } else {
-          ifTrue = cur.rest;
-          cur.p = cur.s.length;
-        }
-        if ((lookup !== undefined && lookup !== '') || ctx.opts.scan)
-          ctx.status |= macParse(ifTrue, (t, b) => callback(ctx, t, b), ctx.opts.warn);
+        const ifTrue = operand();
+        if (ifTrue === undefined) return ctx.status;
+        parseIf(ifTrue, isSet);
         if (cur.p >= cur.s.length) break;
         if (cur.s[cur.p] !== ':') return parseError(ctx, `":" expected at: "...${ifTrue}}>>>${clip20(cur.rest)}"`);
         cur.p += 1;
