@@ -64,9 +64,11 @@ export interface CleanupSession {
   /**
    * One line of message content (headers then body), without its line
    * terminator, as the client sent it after dot-unstuffing. Bytes are
-   * passed through unchanged.
+   * passed through unchanged. A line longer than line_length_limit arrives
+   * in pieces: every piece but the last has continued = true (Postfix's
+   * REC_TYPE_CONT records).
    */
-  writeLine(line: Buffer): void;
+  writeLine(line: Buffer, continued?: boolean): void;
   /** Ends the content; resolves when the queue file is complete and fsynced (or rejected). */
   finish(): Promise<CleanupResult>;
   /** Drops the message (RSET, QUIT or lost connection before the end). */
