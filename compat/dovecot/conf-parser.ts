@@ -8,6 +8,7 @@
  * The result is a tree of scopes holding the explicitly set keys; defaults
  * come from the catalogue (settings/catalogue.ts) when the tree is read.
  */
+import { type FilterSpec, type Net, netContains, parseNet } from './filters.js';
 import { strerror } from '../../src/util/strerror.js';
 import { readFileSync } from 'node:fs';
 import { expandGlob } from './glob.js';
@@ -62,12 +63,7 @@ export class Scope {
   }
 }
 
-export interface FilterSpec {
-  protocol?: string;
-  local?: string;
-  remote?: string;
-  localName?: string;
-}
+export type { FilterSpec } from './filters.js';
 
 export interface Filter {
   spec: FilterSpec;
@@ -125,51 +121,6 @@ function unquote(v: string): string {
     return v.slice(1, -1).replace(/\\(.)/g, '$1');
   }
   return v;
-}
-
-/** Parse IPv4/IPv6 with optional /bits; returns [address bytes, bits] or throws the doveconf message. */
-function parseNet(text: string): { addr: number[]; bits: number } {
-  const slash = text.indexOf('/');
-  const ip = slash < 0 ? text : text.slice(0, slash);
-  const bytes = ipBytes(ip);
-  const max = bytes ? bytes.length * 8 : 32;
-  let bits = max;
-  if (slash >= 0) {
-    const b = text.slice(slash + 1);
-    if (!/^[0-9]+$/.test(b) || Number(b) > max) throw new Error(`Invalid network mask: ${b}`);
-    bits = Number(b);
-  }
-  if (!bytes) throw new Error(`Invalid network: ${text}`);
-  return { addr: bytes, bits };
-}
-
-function ipBytes(ip: string): number[] | undefined {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(ip)) {
-    const p = ip.split('.').map(Number);
-    return p.every((n) => n <= 255) ? p : undefined;
-  }
-  if (!ip.includes(':')) return undefined;
-  const [head, tail] = ip.split('::') as [string, string | undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail ? tail.split(':') : [];
-  const words = ip.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
-  if (words.length !== 8 || !words.every((w) => /^[0-9a-fA-F]{1,4}$/.test(w))) return undefined;
-  return words.flatMap((w) => {
-    const n = Number.parseInt(w, 16);
-    return [n >> 8, n & 255];
-  });
-}
-
-function netContains(outer: string, inner: string): boolean {
-  const a = parseNet(outer);
-  const b = parseNet(inner);
-  if (a.addr.length !== b.addr.length || b.bits < a.bits) return false;
-  for (let i = 0; i < a.bits; i++) {
-    const byte = i >> 3;
-    const mask = 0x80 >> (i & 7);
-    if ((a.addr[byte]! & mask) !== (b.addr[byte]! & mask)) return false;
-  }
-  return true;
 }
 
 function specKey(s: FilterSpec): string {
@@ -311,17 +262,18 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
         } else {
           if (parent?.spec.localName) err(`local_name { ${type} { .. } } not allowed (use ${type} { local_name { .. } } instead)`);
           if (type === 'local' && parent?.spec.remote) err('remote { local { .. } } not allowed (use local { remote { .. } } instead)');
+          let net: Net;
           try {
-            parseNet(name);
+            net = parseNet(name);
           } catch (e) {
-            if (!/^[A-Za-z0-9.-]+$/.test(name) || (e as Error).message.startsWith('Invalid network mask')) err((e as Error).message);
+            return err((e as Error).message);
           }
           const field = type === 'local' ? 'local' : 'remote';
           const prev = parent?.spec[field];
-          if (prev !== undefined && !netContains(prev, name)) {
+          if (prev !== undefined && !netContains(parseNet(prev), net)) {
             err(`${type} net1 { ${type} net2 { .. } } requires net2 to be inside net1`);
           }
-          spec[field] = name;
+          spec[field] = net.print;
         }
       }
       const k = specKey(spec);

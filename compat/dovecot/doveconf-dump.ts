@@ -4,7 +4,9 @@
  * their key path, filters last, secrets hidden unless -P, values quoted when
  * they hold '#' or begin/end with whitespace.
  */
-import type { Filter, FilterSpec, ParsedConfig, Scope, Section } from './conf-parser.js';
+import type { Filter, ParsedConfig, Scope, Section } from './conf-parser.js';
+import { type FilterSpec, findAll, findSubset, mergeFilters } from './filters.js';
+import { BASE_MODULE, MODULES } from './settings/modules.gen.js';
 import { catalogue } from './settings/catalogue.js';
 import type { ServiceDefault, SettingDef } from './settings/types.js';
 
@@ -20,6 +22,15 @@ export interface DumpOptions {
   only?: string[];
   /** -f filters: values of matching filter blocks override the globals. */
   filter?: FilterSpec;
+  /** -m modules: only the settings these settings parsers own. */
+  modules?: string[];
+}
+
+/** Does the -m selection include top-level setting or section type `name`? */
+export function moduleWants(modules: string[] | undefined, name: string): boolean {
+  if (!modules) return true;
+  if (BASE_MODULE.includes(name)) return true;
+  return modules.some((m) => MODULES[m]?.includes(name));
 }
 
 interface Item {
@@ -166,23 +177,13 @@ function scopeItems(scope: Scope, indent: string, o: DumpOptions, isRoot: boolea
       if (it) items.push(it);
     }
   }
-  if (o.only) return items.filter((i) => o.only!.some((n) => i.sort === n || i.sort.startsWith(`${n}/`)));
-  return items;
+  const wanted = o.modules ? items.filter((i) => moduleWants(o.modules, i.sort.split('/')[0]!)) : items;
+  if (o.only) return wanted.filter((i) => o.only!.some((n) => i.sort === n || i.sort.startsWith(`${n}/`)));
+  return wanted;
 }
 
 function defaultOf(def: SettingDef | undefined): string | undefined {
   return def?.[2];
-}
-
-/** Sort rank of a filter block: local_name last, then by local bits, remote bits, protocol (file order within ties). */
-function filterRank(f: Filter): number[] {
-  const bits = (net: string | undefined) => (net === undefined ? 0 : net.includes('/') ? Number(net.split('/')[1]) : net.includes(':') ? 128 : 32);
-  return [f.spec.localName ? 1 : 0, bits(f.spec.local), bits(f.spec.remote), f.spec.protocol ? 1 : 0, f.order];
-}
-
-function cmpRank(a: number[], b: number[]): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
 }
 
 function renderFilter(f: Filter, o: DumpOptions): string[] {
@@ -202,46 +203,25 @@ function renderFilter(f: Filter, o: DumpOptions): string[] {
   return out;
 }
 
-/** Does filter spec `f` apply to a lookup with `want` (doveconf -f)? */
-export function filterMatches(f: FilterSpec, want: FilterSpec): boolean {
-  if (f.protocol !== undefined) {
-    const neg = f.protocol.startsWith('!');
-    const name = neg ? f.protocol.slice(1) : f.protocol;
-    if (want.protocol === undefined) return false;
-    if ((want.protocol === name) === neg) return false;
-  }
-  if (f.localName !== undefined && f.localName !== want.localName) return false;
-  if (f.local !== undefined && (want.local === undefined || !netMatch(f.local, want.local))) return false;
-  if (f.remote !== undefined && (want.remote === undefined || !netMatch(f.remote, want.remote))) return false;
-  return true;
-}
-
-function netMatch(net: string, ip: string): boolean {
-  const [base, bitsText] = net.split('/');
-  if (bitsText === undefined) return base === ip;
-  const toNum = (s: string) => s.split('.').reduce((n, p) => n * 256 + Number(p), 0);
-  if (!/^\d+(\.\d+){3}$/.test(ip) || !/^\d+(\.\d+){3}$/.test(base!)) return false;
-  const bits = Number(bitsText);
-  const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return ((toNum(base!) & mask) >>> 0) === ((toNum(ip) & mask) >>> 0);
-}
-
-/** Values the -f filters override at the top level, least specific first. */
-export function filterOverrides(cfg: ParsedConfig, want: FilterSpec | undefined): Map<string, string> | undefined {
-  if (!want) return undefined;
-  const out = new Map<string, string>();
-  const matching = cfg.filters.filter((f) => filterMatches(f.spec, want)).sort((a, b) => cmpRank(filterRank(a), filterRank(b)));
-  for (const f of matching) for (const e of f.scope.keys.values()) out.set(e.key, e.value);
-  return out;
+/**
+ * Values the -f filters give at the top level (config_export_by_filter):
+ * the matching blocks merged, most specific first. `conflict` carries
+ * doveconf's "Conflict in setting ..." text when two blocks collide.
+ */
+export function filterOverrides(cfg: ParsedConfig, want: FilterSpec | undefined): { values?: Map<string, string>; conflict?: string } {
+  if (!want) return {};
+  const merged = mergeFilters(findAll(cfg.filters, want), (f) => f.scope.keys.values());
+  return merged;
 }
 
 /** The body of doveconf -a / -n / -N (without the header lines). */
-export function dumpConfig(cfg: ParsedConfig, o: DumpOptions): string[] {
-  const overrides = filterOverrides(cfg, o.filter);
-  const lines = sortItems(scopeItems(cfg.root, '', o, true, overrides));
+export function dumpConfig(cfg: ParsedConfig, o: DumpOptions): { lines: string[]; conflict?: string } {
+  const { values: overrides, conflict } = filterOverrides(cfg, o.filter);
+  // On a conflict doveconf prints the error and skips the merged top level.
+  const lines = conflict ? [] : sortItems(scopeItems(cfg.root, '', o, true, overrides));
   if (!o.only) {
-    const filters = [...cfg.filters].sort((a, b) => cmpRank(filterRank(a), filterRank(b)));
+    const filters = o.filter ? findSubset(cfg.filters, o.filter) : findSubset(cfg.filters, {});
     for (const f of filters) lines.push(...renderFilter(f, o));
   }
-  return lines;
+  return { lines, conflict };
 }

@@ -10,7 +10,7 @@ import { getopt } from '../../src/util/getopt.js';
 import { out, outLine } from '../../src/util/out.js';
 import { type ConfigError, parseConfigFile, type ParsedConfig } from './conf-parser.js';
 import { type DumpOptions, dumpConfig, filterOverrides, formatValue } from './doveconf-dump.js';
-import type { FilterSpec } from './conf-parser.js';
+import { type FilterSpec, parseNet } from './filters.js';
 import { runChecks } from './checks.js';
 import { catalogue } from './settings/catalogue.js';
 
@@ -59,25 +59,26 @@ function fatal(err: (s: string) => void, text: string): number {
   return EX_CONFIG;
 }
 
+/** filter_parse_arg (doveconf.c): service=/protocol=, lname=, local=, remote=. */
 function parseFilterArg(arg: string, spec: FilterSpec): string | undefined {
   const eq = arg.indexOf('=');
   const k = eq < 0 ? arg : arg.slice(0, eq);
   const v = eq < 0 ? '' : arg.slice(eq + 1);
-  if (eq < 0) return `Unknown filter argument: ${arg}`;
   switch (k) {
     case 'protocol':
     case 'service':
       spec.protocol = v;
       return undefined;
-    case 'lip':
-      spec.local = v;
-      return undefined;
-    case 'rip':
-      spec.remote = v;
-      return undefined;
     case 'lname':
-    case 'local_name':
       spec.localName = v;
+      return undefined;
+    case 'local':
+    case 'remote':
+      try {
+        spec[k] = parseNet(v).print;
+      } catch (e) {
+        return `${k} filter: ${(e as Error).message}`;
+      }
       return undefined;
     default:
       return `Unknown filter argument: ${arg}`;
@@ -101,6 +102,7 @@ export function doveconfMain(argv: string[], prog = 'doveconf'): number {
   let expand = false;
   let showHidden = false;
   let filter: FilterSpec | undefined;
+  const modules: string[] = [];
   for (const [o, v] of g.opts) {
     switch (o) {
       case 'a':
@@ -117,6 +119,9 @@ export function doveconfMain(argv: string[], prog = 'doveconf'): number {
         if (e) return fatal(errw, e);
         break;
       }
+      case 'm':
+        modules.push(v!);
+        break;
       case 'h':
         hideKey = true;
         break;
@@ -162,13 +167,20 @@ export function doveconfMain(argv: string[], prog = 'doveconf'): number {
   for (const w of cfg.warnings) errw(`doveconf: Warning: ${w}`);
   const late = cfg.lateError ?? runChecks(cfg);
   const o: DumpOptions = { scope, showSecrets: showSecrets || hideKey, showHidden, filter };
+  if (modules.length > 0) o.modules = modules;
   if (humanDump) {
     outLine(osLine());
     outLine(`# Hostname: ${hostname()}`);
     if (scope === 'all' && !showHidden) outLine('# NOTE: Send doveconf -n output instead when asking for help.');
-    for (const l of dumpConfig(cfg, o)) outLine(l);
+    const dump = dumpConfig(cfg, o);
+    if (dump.conflict) errw(`doveconf: Error: ${dump.conflict}`);
+    for (const l of dump.lines) outLine(l);
   } else if (!simple) {
-    printNames(cfg, names, o, hideKey);
+    const conflict = printNames(cfg, names, o, hideKey);
+    if (conflict) {
+      errw(`doveconf: Error: ${conflict}`);
+      return fatal(errw, 'Errors in configuration');
+    }
   }
   if (late) {
     if (late.errorLine) errw(`doveconf: Error: ${late.errorLine}`);
@@ -177,9 +189,11 @@ export function doveconfMain(argv: string[], prog = 'doveconf'): number {
   return 0;
 }
 
-function printNames(cfg: ParsedConfig, names: string[], o: DumpOptions, hideKey: boolean): void {
+/** Positional setting or section names (config_dump_one). Returns a filter conflict, if any. */
+function printNames(cfg: ParsedConfig, names: string[], o: DumpOptions, hideKey: boolean): string | undefined {
   const cat = catalogue();
-  const overrides = filterOverrides(cfg, o.filter);
+  const { values: overrides, conflict } = filterOverrides(cfg, o.filter);
+  if (conflict) return conflict;
   for (const name of names) {
     const def = cat.globals.get(name);
     if (def) {
@@ -189,8 +203,9 @@ function printNames(cfg: ParsedConfig, names: string[], o: DumpOptions, hideKey:
       continue;
     }
     if (cat.lookup('', name) === 'section') {
-      for (const l of dumpConfig(cfg, { ...o, only: [name] })) outLine(l);
+      for (const l of dumpConfig(cfg, { ...o, only: [name] }).lines) outLine(l);
     }
   }
   out('');
+  return undefined;
 }

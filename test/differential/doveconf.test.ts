@@ -60,6 +60,40 @@ describe('doveconf differential', { skip: !realDovecotAvailable() && 'real dovec
     same(['-c', vr, '-f', 'nosuch=1', '-n']);
   });
 
+  it('-f with local/remote/lname/protocol filters: merged values, printed blocks, conflicts', () => {
+    const wants = [
+      ['protocol=pop3'],
+      ['protocol=imap'],
+      ['remote=10.1.2.3'],
+      ['remote=::1'],
+      ['remote=fe80::1'],
+      ['remote=192.168.3.4', 'protocol=imap'],
+      ['local=127.0.0.1'],
+      ['local=127.0.0.1', 'protocol=imap'],
+      ['lname=a.example.org'],
+      ['lname=mail.example.com'],
+      ['remote=10.1.1.1', 'protocol=imap'],
+      ['local=1.2.3.4/40'],
+      ['remote=10.0.0.0/x'],
+    ];
+    for (const c of ['filters-hosts-v6.conf', 'filter-conflict.conf', 'filters-protocol-nets.conf', 'filters-v6-print.conf']) {
+      for (const w of wants) {
+        const f = w.flatMap((x) => ['-f', x]);
+        same(['-c', join(tmp.dir, c), '-n', ...f]);
+        same(['-c', join(tmp.dir, c), ...f, 'mail_debug']);
+      }
+    }
+  });
+
+  it('-m module selections', () => {
+    for (const m of [['imap'], ['lmtp'], ['auth'], ['master'], ['imap', 'master'], ['stats'], ['bogus']]) {
+      const args = m.flatMap((x) => ['-m', x]);
+      same(['-c', debian, '-n', ...args]);
+      same(['-c', debian, '-a', ...args]);
+      same(['-c', join(tmp.dir, 'filters-protocol-nets.conf'), '-n', ...args]);
+    }
+  });
+
   it('bad options and missing config', () => {
     same(['-Z']);
     same(['--help']);
