@@ -266,7 +266,7 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
           try {
             net = parseNet(name);
           } catch (e) {
-            return err((e as Error).message);
+            err((e as Error).message);
           }
           const field = type === 'local' ? 'local' : 'remote';
           const prev = parent?.spec[field];
