@@ -123,6 +123,15 @@ function unquote(v: string): string {
   return v;
 }
 
+/** parseNet, with its message turned into the parser's fatal error. */
+function parseNetOrError(name: string, err: (msg: string) => never): Net {
+  try {
+    return parseNet(name);
+  } catch (e) {
+    return err((e as Error).message);
+  }
+}
+
 function specKey(s: FilterSpec): string {
   return JSON.stringify([s.protocol ?? null, s.local ?? null, s.remote ?? null, s.localName ?? null]);
 }
@@ -262,12 +271,7 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
         } else {
           if (parent?.spec.localName) err(`local_name { ${type} { .. } } not allowed (use ${type} { local_name { .. } } instead)`);
           if (type === 'local' && parent?.spec.remote) err('remote { local { .. } } not allowed (use local { remote { .. } } instead)');
-          let net: Net;
-          try {
-            net = parseNet(name);
-          } catch (e) {
-            err((e as Error).message);
-          }
+          const net = parseNetOrError(name, err);
           const field = type === 'local' ? 'local' : 'remote';
           const prev = parent?.spec[field];
           if (prev !== undefined && !netContains(parseNet(prev), net)) {
