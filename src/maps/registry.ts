@@ -60,6 +60,9 @@ function loadDriver(type: string): Promise<MapDriver> {
 
 /** dict_open(3): open one table. Throws DictError when it cannot be opened. */
 export async function openTable(type: string, name: string, opts: OpenOptions): Promise<LookupTable> {
+  if (type === '' || name === '') {
+    throw new DictError("config", `${type}:${name}`, `open dictionary: expecting "type:name" form instead of "${type}:${name}"`);
+  }
   const driver = await loadDriver(type);
   return driver.open(type, name, opts);
 }
