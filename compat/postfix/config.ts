@@ -38,6 +38,13 @@ export interface PostfixConfig {
   list(name: string): string[];
   /** The view a master.cf service gets: -o overrides plus service_name. */
   withService(params: ReadonlyArray<[string, string]>, serviceName?: string): PostfixConfig;
+  /**
+   * A per-transport parameter (get_mail_conf_*2 in Postfix): the value of
+   * `<transport><suffix>` (e.g. relay_destination_concurrency_limit) when it
+   * is set, else of `fallback` (default_destination_concurrency_limit). The
+   * name to parse with is returned too, so errors name the parameter read.
+   */
+  forTransport(transport: string, suffix: string, fallback: string): { name: string; value: string };
 }
 
 export interface LoadOptions {
@@ -134,6 +141,12 @@ class ConfigView implements PostfixConfig {
     return this.get(name)
       .split(/[\s,]+/)
       .filter((w) => w.length > 0);
+  }
+
+  forTransport(transport: string, suffix: string, fallback: string): { name: string; value: string } {
+    const name = transport + suffix;
+    if (this.local.has(name) || this.main.has(name) || findParam(name)) return { name, value: this.get(name) };
+    return { name: fallback, value: this.get(fallback) };
   }
 
   withService(params: ReadonlyArray<[string, string]>, serviceName?: string): PostfixConfig {
