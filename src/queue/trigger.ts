@@ -1,0 +1,54 @@
+/**
+ * queue/trigger.ts: mail_trigger(): wake a service that watches a queue
+ * ("public/qmgr" after cleanup queued a message, "public/pickup" after
+ * postdrop wrote a maildrop file) by writing one request byte to its
+ * endpoint: a FIFO (Postfix's default for qmgr and pickup), or a unix
+ * stream socket. A missing endpoint is reported as Postfix words it
+ * ("unable to look up public/qmgr: No such file or directory"); a service
+ * that is not listening is not an error: the periodic scan picks the mail
+ * up.
+ */
+import { constants } from 'node:fs';
+import { lstat, open } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { strerror } from '../util/strerror.js';
+
+/** TRIGGER_REQ_WAKEUP. */
+export const TRIGGER_WAKEUP = 'W';
+
+/** Returns a warning text when the service could not be found, else undefined. */
+export async function mailTrigger(queueDir: string, cls: 'public' | 'private', service: string): Promise<string | undefined> {
+  const rel = `${cls}/${service}`;
+  const path = join(queueDir, rel);
+  let st: Awaited<ReturnType<typeof lstat>>;
+  try {
+    st = await lstat(path);
+  } catch (err) {
+    return `unable to look up ${rel}: ${strerror(err)}`;
+  }
+  try {
+    if (st.isFIFO()) {
+      const fh = await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
+      try {
+        await fh.write(TRIGGER_WAKEUP);
+      } finally {
+        await fh.close();
+      }
+    } else if (st.isSocket()) {
+      await new Promise<void>((resolve) => {
+        const s = connect(path);
+        const done = () => {
+          s.destroy();
+          resolve();
+        };
+        s.setTimeout(1000, done);
+        s.on('error', done);
+        s.on('connect', () => s.end(TRIGGER_WAKEUP, done));
+      });
+    }
+  } catch {
+    /* nobody listening: the next periodic scan finds the mail */
+  }
+  return undefined;
+}
