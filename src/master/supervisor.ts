@@ -4,10 +4,17 @@
  *
  * For every master.cf service whose command Postern implements, the master
  * binds the listeners (inet [host:]port, unix $queue_directory/private|public/NAME)
- * and keeps one worker process (node fork of worker.ts) running. The master
- * accepts each connection itself, paused, and hands the socket to a ready
- * worker over the IPC channel (Node's round-robin cluster scheme): a worker
+ * and keeps its worker processes (node forks of worker.ts) running. The master
+ * accepts each connection itself, paused, and hands the socket to the ready
+ * worker with the fewest open connections over the IPC channel: a worker
  * that dies never takes a listening socket with it.
+ *
+ * Process limit (master.cf field 7, maxproc): a Postfix process serves one
+ * client at a time, so maxproc caps concurrent clients. A Postern worker
+ * serves many clients at once, so maxproc caps the service's concurrent
+ * connections (the rest wait in the master, as they would wait in the
+ * listen queue), and an inet service with maxproc > 1 gets one worker per
+ * CPU (at most maxproc; POSTERN_WORKERS overrides the CPU count).
  *
  * Crashes are reported with Postfix's words (master_reap_child):
  *   warning: process /usr/lib/postfix/sbin/smtpd pid 123 exit status 1
@@ -22,7 +29,7 @@ import { strerror } from '../util/strerror.js';
 import { type ChildProcess, fork } from 'node:child_process';
 import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
-import { constants } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MasterEntry } from '../../compat/postfix/master-cf.js';
@@ -39,6 +46,8 @@ interface Proc {
   child: ChildProcess;
   pid: number;
   ready: boolean;
+  /** Connections handed over and not yet reported closed. */
+  active: number;
   retiring: boolean;
   /** We sent SIGTERM: no "killed by signal" warning (MASTER_SENT_SIGNAL). */
   killed: boolean;
@@ -52,7 +61,6 @@ interface ServiceState {
   throttleTimer?: NodeJS.Timeout;
   wakeTimer?: NodeJS.Timeout;
   pending: Socket[];
-  next: number;
 }
 
 export interface SupervisorOptions {
@@ -158,7 +166,7 @@ export class Supervisor {
         this.ensureWorkers(old);
         continue;
       }
-      const st: ServiceState = { svc, servers: [], procs: new Set(), throttled: false, pending: [], next: 0 };
+      const st: ServiceState = { svc, servers: [], procs: new Set(), throttled: false, pending: [] };
       this.services.set(k, st);
       for (const addr of svc.listen) st.servers.push(await this.listen(st, addr));
       this.armWakeup(st);
@@ -201,18 +209,34 @@ export class Supervisor {
     });
   }
 
-  /** Hand a paused connection to a ready worker, round robin. */
+  /** Hand a paused connection to the least busy ready worker, within the process limit. */
   private route(st: ServiceState, sock: Socket): void {
-    const ready = [...st.procs].filter((p) => p.ready && !p.retiring && p.child.connected);
-    if (ready.length === 0) {
+    let best: Proc | undefined;
+    let total = 0;
+    for (const p of st.procs) {
+      total += p.active;
+      if (p.ready && !p.retiring && p.child.connected && (!best || p.active < best.active)) best = p;
+    }
+    if (!best || (st.svc.maxProc > 0 && total >= st.svc.maxProc)) {
       if (st.pending.length >= MAX_PENDING) sock.destroy();
       else st.pending.push(sock);
       return;
     }
-    const p = ready[st.next++ % ready.length]!;
+    const p = best;
+    p.active++;
     p.child.send({ t: 'conn' } satisfies MasterMessage, sock, (err) => {
-      if (err) sock.destroy();
+      if (err) {
+        p.active--;
+        sock.destroy();
+      }
     });
+  }
+
+  /** How many workers a service gets (see the process limit note above). */
+  private workerCount(svc: MasterService): number {
+    if (svc.type !== 'inet' || svc.maxProc === 1) return 1;
+    const cpus = Number(process.env.POSTERN_WORKERS) || availableParallelism();
+    return svc.maxProc > 0 ? Math.min(svc.maxProc, cpus) : cpus;
   }
 
   private armWakeup(st: ServiceState): void {
@@ -228,7 +252,7 @@ export class Supervisor {
   private ensureWorkers(st: ServiceState): void {
     if (this.stopping || st.throttled || this.services.get(key(st.svc)) !== st) return;
     const live = [...st.procs].filter((p) => !p.retiring).length;
-    if (live < 1) this.spawn(st);
+    for (let n = live; n < this.workerCount(st.svc); n++) this.spawn(st);
   }
 
   private spawn(st: ServiceState): void {
@@ -255,12 +279,15 @@ export class Supervisor {
       this.throttle(st);
       return;
     }
-    const proc: Proc = { child, pid: child.pid ?? 0, ready: false, retiring: false, killed: false };
+    const proc: Proc = { child, pid: child.pid ?? 0, ready: false, active: 0, retiring: false, killed: false };
     st.procs.add(proc);
     if (msgVerbose()) info(`spawn command ${svc.path}; pid ${proc.pid}`);
     child.on('message', (m: WorkerMessage) => {
       if (m?.t === 'ready') {
         proc.ready = true;
+        this.drain(st);
+      } else if (m?.t === 'done') {
+        proc.active = Math.max(0, proc.active - 1);
         this.drain(st);
       }
     });
@@ -278,6 +305,7 @@ export class Supervisor {
   /** master_reap_child(). */
   private reap(st: ServiceState, proc: Proc, code: number | null, signal: NodeJS.Signals | null): void {
     st.procs.delete(proc);
+    this.drain(st);
     const path = st.svc.path;
     const normal = code === 0 && signal === null;
     if (!normal && !this.stopping) {

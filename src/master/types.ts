@@ -62,4 +62,5 @@ export interface WorkerModule {
 /** master -> worker messages (sent over the fork IPC channel). */
 export type MasterMessage = { t: 'conn' } | { t: 'wakeup' } | { t: 'retire' };
 /** worker -> master messages. */
-export type WorkerMessage = { t: 'ready' } | { t: 'used' };
+/** done: a connection handed over has closed (the master counts them against maxproc). */
+export type WorkerMessage = { t: 'ready' } | { t: 'used' } | { t: 'done' };

@@ -43,6 +43,7 @@ async function main(): Promise<void> {
   process.on('message', (m: MasterMessage, handle?: unknown) => {
     if (m?.t === 'conn' && handle) {
       const sock = handle as Socket;
+      sock.once('close', () => process.send?.({ t: 'done' } satisfies WorkerMessage));
       if (connHandlers.length === 0) sock.destroy();
       for (const h of connHandlers) h(sock);
       sock.resume();

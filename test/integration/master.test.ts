@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readPid } from '../../src/master/pidfile.js';
@@ -47,6 +47,16 @@ function banner(port: number): Promise<string> {
   });
 }
 
+/** Connect and resolve once the banner arrives, keeping the session open. */
+function openSession(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, '127.0.0.1');
+    sock.setEncoding('utf8');
+    sock.once('data', () => resolve(sock));
+    sock.on('error', reject);
+  });
+}
+
 async function waitFor(what: () => boolean, label: string, ms = 8000): Promise<void> {
   const end = Date.now() + ms;
   while (!what()) {
@@ -65,6 +75,7 @@ test('master: start, status, worker restart, throttle, reload, stop', { timeout:
   chmodSync(t.dir, 0o755);
   mkdirSync(etc);
   const port = await freePort();
+  const port1 = await freePort();
   writeFileSync(
     join(etc, 'main.cf'),
     [
@@ -84,7 +95,8 @@ test('master: start, status, worker restart, throttle, reload, stop', { timeout:
     [
       `127.0.0.1:${port} inet n - n - - postern-echo`,
       'crash unix n - n - 1 postern-crash',
-      'smtp inet n - n - - smtpd',
+      `127.0.0.1:${port1} inet n - n - 1 postern-echo`,
+      'flush unix n - n 1000? 0 flush',
       'postlog unix-dgram n - n - 1 postlogd',
       '',
     ].join('\n'),
@@ -106,7 +118,7 @@ test('master: start, status, worker restart, throttle, reload, stop', { timeout:
     assert.equal(start.status, 0, start.stderr);
     assert.match(text(), /postfix-script\[\d+\]: starting the Postfix mail system\n/);
     assert.match(text(), new RegExp(`postfix/master\\[\\d+\\]: daemon started -- version 3\\.7\\.11, configuration ${etc}\\n`));
-    assert.match(text(), /postfix\/master\[\d+\]: warning: service "smtp" \(smtpd\) is not implemented in Postern yet\n/);
+    assert.match(text(), /postfix\/master\[\d+\]: warning: service "flush" \(flush\) is not implemented in Postern yet\n/);
 
     const pid = readPid(join(queue, 'pid', 'master.pid'));
     assert.ok(pid);
@@ -134,6 +146,19 @@ test('master: start, status, worker restart, throttle, reload, stop', { timeout:
     const b2 = await banner(port);
     const w2 = Number(/^220 postern-echo (\d+)$/.exec(b2)?.[1]);
     assert.ok(w2 > 0 && w2 !== w1, `${b1} / ${b2}`);
+
+    // maxproc 1: a second client waits until the first one leaves.
+    const first = await openSession(port1);
+    const second = openSession(port1);
+    let secondDone = false;
+    void second.then(() => {
+      secondDone = true;
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(secondDone, false, 'second client served while the first holds the only slot');
+    first.end('QUIT\r\n');
+    const s2 = await second;
+    s2.end('QUIT\r\n');
 
     // Reload: new generation of workers, same listener.
     assert.equal(pf('reload').status, 0);
