@@ -11,7 +11,7 @@
  *            virtual_alias_maps expansion (recursive, one-to-many, with
  *            virtual_alias_recursion_limit, _expansion_limit and
  *            _address_length_limit); duplicates dropped; then
- *            [A dsn_notify] [A dsn_orig_rcpt] O R per resulting address;
+ *            [A notify_flags] [A dsn_orig_rcpt] O R per resulting address;
  *            recipient_bcc_maps.
  */
 import { DictError } from '../maps/types.js';
@@ -157,7 +157,7 @@ async function outRecipient(
     const key = (state.cfg.enableOrigRcpt ? `${dsnOrcpt}\n${dsnNotify}\n${orcpt}\n${r}` : r).toLowerCase();
     if (state.dups.has(key)) return;
     state.dups.add(key);
-    if (dsnNotify) state.out(Rec.ATTR, `dsn_notify=${dsnNotify}`);
+    if (dsnNotify) state.out(Rec.ATTR, `notify_flags=${dsnNotify}`);
     if (dsnOrcpt !== '') state.out(Rec.ATTR, `dsn_orig_rcpt=${dsnOrcpt}`);
     state.out(Rec.ORCP, orcpt);
     state.out(Rec.RCPT, r);

@@ -4,7 +4,7 @@
  * envelope records are checked and copied: T (first one wins, followed by
  * our own A create_time=), F, S (through addr.ts), A attributes (the DSN
  * ones become pseudo records; rewrite_context picks the header rewriting
- * context), W, V, and recipients (O, A dsn_orig_rcpt, A dsn_notify, R).
+ * context), W, V, and recipients (O, A dsn_orig_rcpt, A notify_flags, R).
  * Before the first recipient, the W (delay warning) record is added when
  * delay_warning_time is set. M switches to message content.
  */

@@ -6,7 +6,7 @@
  * A session is a record stream: every call becomes the record Postfix's
  * clients send (smtpd.c, pickup.c), in call order:
  *   setAttribute(n, v) -> A "n=v"       setSender(s)   -> S s
- *   addRecipient(r, o) -> [A dsn_notify=N] [A dsn_orig_rcpt=T;A] R r
+ *   addRecipient(r, o) -> [A notify_flags=N] [A dsn_orig_rcpt=T;A] R r
  *   writeLine(l, c)    -> (M before the first line) N l, or L l when continued
  *   finish()           -> (M) X [extracted records] E
  * plus, for the mail sources Postern itself contains: setArrivalTime (T;
@@ -41,6 +41,17 @@ export interface CleanupServiceOptions {
   /** Wake the queue manager after each message (default true). */
   notifyQmgr?: boolean;
 }
+
+/**
+ * Postfix's attribute names for the DSN parameters (mail_proto.h) are not
+ * the obvious ones; accept the obvious ones too.
+ */
+const ATTR_ALIASES: Record<string, string> = {
+  dsn_envid: 'envelope_id',
+  dsn_ret: 'ret_flags',
+  dsn_notify: 'notify_flags',
+  dsn_orcpt: 'dsn_orig_rcpt',
+};
 
 const defaultLog: CleanupLog = { info: msgInfo, warn: msgWarn };
 
@@ -131,7 +142,7 @@ export class PosternCleanupSession implements CleanupSession {
 
   setAttribute(name: string, value: string): void {
     this.begin();
-    this.putRecord(Rec.ATTR, `${name}=${value}`);
+    this.putRecord(Rec.ATTR, `${ATTR_ALIASES[name] ?? name}=${value}`);
   }
 
   setFullName(name: string): void {
@@ -146,7 +157,7 @@ export class PosternCleanupSession implements CleanupSession {
 
   addRecipient(address: string, options: RecipientOptions = {}): void {
     this.begin();
-    if (options.notify) this.putRecord(Rec.ATTR, `dsn_notify=${options.notify}`);
+    if (options.notify) this.putRecord(Rec.ATTR, `notify_flags=${options.notify}`);
     if (options.orcpt !== undefined) this.putRecord(Rec.ATTR, `dsn_orig_rcpt=${options.orcpt}`);
     this.putRecord(Rec.RCPT, address);
   }

@@ -112,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
   process.on('SIGPIPE', () => {});
   try {
     send(attrPrint0([
-      ['protocol', 'postdrop'],
+      ['protocol', 'postdrop_protocol'],
       ['queue_id', dst.id],
     ]));
     const input = new FdRecordReader(0);
@@ -153,8 +153,8 @@ export async function main(argv: string[]): Promise<number> {
         const [n, v] = nv;
         if (
           (n === 'encoding' && (v === '7bit' || v === '8bit' || v === 'none')) ||
-          n === 'dsn_envid' ||
-          n === 'dsn_notify' ||
+          n === 'envelope_id' ||
+          n === 'notify_flags' ||
           recAttrMap(n) !== 0 ||
           (n === 'rewrite_context' && (v === 'local' || v === 'remote')) ||
           n === 'trace_flags'

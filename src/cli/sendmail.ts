@@ -216,7 +216,7 @@ async function enqueue(cfg: ReturnType<typeof loadPostfixConfig>, a: EnqueueArgs
     }
   };
   const hello = await readAttrs();
-  if (hello?.get('protocol') !== 'postdrop' || !hello.has('queue_id')) {
+  if (hello?.get('protocol') !== 'postdrop_protocol' || !hello.has('queue_id')) {
     child.kill();
     fatal(`${savedSender}(${uid}): unable to execute ${pd.display}: ${strerror(child.exitCode === null ? 'ENOENT' : 'EPIPE')}`, EX_UNAVAILABLE);
   }
@@ -226,8 +226,8 @@ async function enqueue(cfg: ReturnType<typeof loadPostfixConfig>, a: EnqueueArgs
       if (!child.stdin.write(encodeRecord(type, data))) await new Promise((r) => child.stdin.once('drain', r));
     };
     let rcptCount = 0;
-    if (a.dsnEnvid) await put(Rec.ATTR, `dsn_envid=${a.dsnEnvid}`);
-    if (a.dsnRet) await put(Rec.ATTR, `dsn_ret=${a.dsnRet}`);
+    if (a.dsnEnvid) await put(Rec.ATTR, `envelope_id=${a.dsnEnvid}`);
+    if (a.dsnRet) await put(Rec.ATTR, `ret_flags=${a.dsnRet}`);
     await put(Rec.ATTR, `rewrite_context=${a.rewriteContext}`);
     const full = a.fullName ?? fullname(uid);
     if (full !== undefined) await put(Rec.FULL, full);
@@ -239,7 +239,7 @@ async function enqueue(cfg: ReturnType<typeof loadPostfixConfig>, a: EnqueueArgs
     for (const r of a.recipients) {
       const addrs = extractAddresses(r);
       for (const addr of addrs) {
-        if (a.dsnNotify) await put(Rec.ATTR, `dsn_notify=${a.dsnNotify}`);
+        if (a.dsnNotify) await put(Rec.ATTR, `notify_flags=${a.dsnNotify}`);
         await put(Rec.RCPT, addr);
         rcptCount++;
       }
@@ -348,7 +348,7 @@ async function enqueue(cfg: ReturnType<typeof loadPostfixConfig>, a: EnqueueArgs
     await put(Rec.XTRA, '');
     if (a.flags & SM_FLAG_XRCPT) {
       for (const r of resent ? resentRecips : recips) {
-        if (a.dsnNotify) await put(Rec.ATTR, `dsn_notify=${a.dsnNotify}`);
+        if (a.dsnNotify) await put(Rec.ATTR, `notify_flags=${a.dsnNotify}`);
         await put(Rec.RCPT, r);
         rcptCount++;
       }

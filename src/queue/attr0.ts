@@ -3,7 +3,7 @@
  * attr_scan0.c), used between sendmail and postdrop: each attribute is
  * "name\0value\0" and a request ends with an empty name ("\0").
  *
- *   postdrop -> sendmail:  protocol\0postdrop\0queue_id\0ID\0\0
+ *   postdrop -> sendmail:  protocol\0postdrop_protocol\0queue_id\0ID\0\0
  *   sendmail -> postdrop:  queue file records (record.ts) up to and including E
  *   postdrop -> sendmail:  status\0N\0reason\0TEXT\0\0
  */

@@ -37,8 +37,8 @@
  * recipient count, qmgr flags, content length, SMTPUTF8 flags. W (warning
  * time, "%15ld") is likewise fixed-width so qmgr can rewrite it. T is
  * "sec usec" arrival time; "create_time=SECONDS" is an A record. A records
- * carry "name=value" attributes; the DSN ones (dsn_orig_rcpt, dsn_notify,
- * dsn_envid, dsn_ret, create_time) map onto pseudo record types o n i < c
+ * carry "name=value" attributes; the DSN ones (dsn_orig_rcpt, notify_flags,
+ * envelope_id, ret_flags, create_time) map onto pseudo record types o n i < c
  * when cleanup and qmgr read them (rec_attr_map). N is a text line without
  * its newline; L is a piece of a line longer than line_length_limit, to be
  * continued by the next record. p (pointer) records with a "%15ld" offset
@@ -156,11 +156,11 @@ export function recAttrMap(name: string): number {
   switch (name) {
     case 'dsn_orig_rcpt':
       return Rec.DSN_ORCPT;
-    case 'dsn_notify':
+    case 'notify_flags':
       return Rec.DSN_NOTIFY;
-    case 'dsn_envid':
+    case 'envelope_id':
       return Rec.DSN_ENVID;
-    case 'dsn_ret':
+    case 'ret_flags':
       return Rec.DSN_RET;
     case 'create_time':
       return Rec.CTIME;
