@@ -14,6 +14,7 @@ import { readFileSync } from 'node:fs';
 import { expandGlob } from './glob.js';
 import { catalogue, type SectionKind } from './settings/catalogue.js';
 import { normalizeValue, ValueError } from './values.js';
+import { handleOldKeyValue, type OldSettingsHost, renameOldSection } from './old-settings.js';
 
 /** A fatal configuration error: "Error in configuration file FILE[ line N]: MESSAGE". */
 export class ConfigError extends Error {
@@ -73,6 +74,9 @@ export interface Filter {
   file: string;
   line: number;
 }
+
+/** Marks an entry of ParsedConfig.warnings that Dovecot logs as an error ("doveconf: Error: ..."). */
+export const ERROR_MARK = '\u0001error:';
 
 export interface ParsedConfig {
   path: string;
@@ -390,7 +394,9 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
       } else if (rest[0] !== '"' && rest[0] !== "'" && rest.includes('$')) {
         setKey(top(), key, rest, true, undefined, file, lineNo);
       } else {
-        setKey(top(), key, unquote(rest), false, undefined, file, lineNo);
+        const value = unquote(rest);
+        if (top().kind !== 'section' && handleOldKeyValue(oldHost(file, lineNo), key, value)) return;
+        setKey(top(), key, value, false, undefined, file, lineNo);
       }
       return;
     }
@@ -412,7 +418,46 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
     }
     if (rest.length > 1) err("Garbage after '{'");
     if (key === '') err("Expecting '{'");
-    openSection(key, name, file, lineNo);
+    const renamed = top().kind !== 'section' ? renameOldSection(key, name, (t) => obsolete(file, lineNo, t)) : undefined;
+    if (renamed) openSection(renamed[0], renamed[1], file, lineNo);
+    else openSection(key, name, file, lineNo);
+  }
+
+  let seenObsolete = false;
+  function obsolete(file: string, lineNo: number, text: string): void {
+    if (!seenObsolete) cfg.warnings.push('NOTE: You can get a new clean config file with: doveconf -Pn > dovecot-new.conf');
+    seenObsolete = true;
+    cfg.warnings.push(`Obsolete setting in ${file}:${lineNo}: ${text}`);
+  }
+
+  /** Run `apply` with the top level as the current scope (old settings that move into service/plugin sections). */
+  function atRoot(sections: Array<[string, string]>, apply: () => void, file: string, lineNo: number): void {
+    const depth = stack.length;
+    stack.push(stack[0]!);
+    try {
+      for (const [type, name] of sections) openSection(type, name, file, lineNo);
+      apply();
+    } finally {
+      stack.length = depth;
+    }
+  }
+
+  function oldHost(file: string, lineNo: number): OldSettingsHost {
+    return {
+      obsolete: (text) => obsolete(file, lineNo, text),
+      error: (text) => cfg.warnings.push(`${ERROR_MARK}${text}`),
+      set: (k, v) => setKey(top(), k, v, false, undefined, file, lineNo),
+      setFile: (k, path) => setKey(top(), k, '', false, path, file, lineNo),
+      setService: (service, k, v, listener) =>
+        atRoot(
+          listener ? [['service', service], listener] : [['service', service]],
+          () => setKey(top(), k, v, false, undefined, file, lineNo),
+          file,
+          lineNo,
+        ),
+      setPlugin: (k, v) => atRoot([['plugin', '']], () => setKey(top(), k, v, false, undefined, file, lineNo), file, lineNo),
+      protocol: currentFilter()?.spec.protocol,
+    };
   }
 
   function doInclude(file: string, lineNo: number, pattern: string, isTry: boolean): void {

@@ -134,7 +134,8 @@ function scopeItems(scope: Scope, indent: string, o: DumpOptions, isRoot: boolea
   const items: Item[] = [];
   if (isRoot && o.scope === 'all') {
     for (const d of cat.globalList) {
-      if (!o.showHidden && cat.hidden.has(d[0])) continue;
+      // Hidden settings show under -a only with -s or when they were set.
+      if (!o.showHidden && cat.hidden.has(d[0]) && !scope.keys.has(d[0]) && !overrides?.has(d[0])) continue;
       const v = overrides?.get(d[0]) ?? scope.keys.get(d[0])?.value ?? d[2];
       items.push({ sort: d[0], lines: [keyLine(indent, d[0], v, o)] });
     }

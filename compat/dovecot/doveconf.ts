@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { hostname, machine, release, type } from 'node:os';
 import { getopt } from '../../src/util/getopt.js';
 import { out, outLine } from '../../src/util/out.js';
-import { type ConfigError, parseConfigFile, type ParsedConfig } from './conf-parser.js';
+import { type ConfigError, ERROR_MARK, parseConfigFile, type ParsedConfig } from './conf-parser.js';
 import { type DumpOptions, dumpConfig, filterOverrides, formatValue } from './doveconf-dump.js';
 import { type FilterSpec, parseNet } from './filters.js';
 import { runChecks } from './checks.js';
@@ -52,6 +52,11 @@ function distroName(): string {
 
 export function osLine(): string {
   return `# OS: ${type()} ${release()} ${machine()} ${distroName()} `;
+}
+
+/** A parser warning (or an error-level entry, see ERROR_MARK) as doveconf prints it. */
+function diagnostic(w: string): string {
+  return w.startsWith(ERROR_MARK) ? `doveconf: Error: ${w.slice(ERROR_MARK.length)}` : `doveconf: Warning: ${w}`;
 }
 
 function fatal(err: (s: string) => void, text: string): number {
@@ -160,11 +165,11 @@ export function doveconfMain(argv: string[], prog = 'doveconf'): number {
   } catch (e) {
     const ce = e as ConfigError;
     if (ce.file === undefined) throw e;
-    for (const w of ce.warnings ?? []) errw(`doveconf: Warning: ${w}`);
+    for (const w of ce.warnings ?? []) errw(diagnostic(w));
     if (ce.line === undefined && ce.text.startsWith('open(')) return fatal(errw, ce.text);
     return fatal(errw, ce.message);
   }
-  for (const w of cfg.warnings) errw(`doveconf: Warning: ${w}`);
+  for (const w of cfg.warnings) errw(diagnostic(w));
   const late = cfg.lateError ?? runChecks(cfg);
   const o: DumpOptions = { scope, showSecrets: showSecrets || hideKey, showHidden, filter };
   if (modules.length > 0) o.modules = modules;
