@@ -363,7 +363,9 @@ export class PgPool implements SqlClient {
         const at = h.conns.indexOf(c);
         if (at >= 0) h.conns.splice(at, 1);
         c.dead = true;
-        await c.client.end().catch(() => {});
+        // Terminate is sent at once; the server's goodbye is not waited for.
+        c.client.end().catch(() => {});
+        socketOf(c.client)?.unref();
       }
     }
   }

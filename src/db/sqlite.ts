@@ -97,7 +97,9 @@ export class SqliteDb implements SqlClient {
         timeout: opts.busyTimeoutMs ?? 100,
       });
     } catch (err) {
-      throw new DbError('connect', path, sqliteMessage(err));
+      // better-sqlite3 checks the directory itself; SQLite's own words for it:
+      const msg = sqliteMessage(err);
+      throw new DbError('connect', path, /directory does not exist/.test(msg) ? 'unable to open database file' : msg);
     }
   }
 
