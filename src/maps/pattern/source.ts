@@ -31,7 +31,7 @@ export interface LogicalLine {
  * Read the table source. Files are read as bytes (latin1 byte strings). A
  * directory reads as an empty table, as a read(2) error does in Postfix.
  */
-export async function readTableSource(type: string, name: string): Promise<{ text: string; path: string }> {
+export async function readTableSource(type: string, name: string): Promise<{ text: string; path: string; isDirectory?: true }> {
   if (name.startsWith('{')) {
     const text = inlineToMultiline(name);
     if (text.error !== undefined) throw new DictError('config', `${type}:${name}`, `${type} map: ${text.error}`);
@@ -40,7 +40,7 @@ export async function readTableSource(type: string, name: string): Promise<{ tex
   try {
     return { text: await readFile(name, 'latin1'), path: name };
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return { text: '', path: name };
+    if ((err as NodeJS.ErrnoException).code === 'EISDIR') return { text: '', path: name, isDirectory: true };
     throw new DictError('config', `${type}:${name}`, `open ${name}: ${strerror(err)}`);
   }
 }
