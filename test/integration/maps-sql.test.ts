@@ -193,7 +193,9 @@ describe('pgsql: against a live server', { skip: !pgServerAvailable() }, () => {
         const results = await Promise.all(
           Array.from({ length: 30 }, (_, i) => pool.query((q) => `SELECT '${q(`it's ${i}`)}' AS v, pg_sleep(0.01)`)),
         );
-        results.forEach((r, i) => assert.deepEqual(r.rows[0]![0], `it's ${i}`));
+        results.forEach((r, i) => {
+          assert.deepEqual(r.rows[0]![0], `it's ${i}`);
+        });
         assert.ok(pool.hostStates()[0]!.connections <= 3);
         const active = await pg.exec("SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = 'mail' AND pid <> pg_backend_pid()");
         assert.ok((active[0]!.n as number) <= 3, `server sees ${active[0]!.n} connections`);
