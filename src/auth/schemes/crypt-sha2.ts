@@ -9,6 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { CRYPT_B64 } from './encoding.js';
+import { Sha256, Sha512 } from './sha2-block.js';
 
 const ORDER256: ReadonlyArray<readonly [number, number, number]> = [
   [0, 10, 20], [21, 1, 11], [12, 22, 2], [3, 13, 23], [24, 4, 14],
@@ -78,14 +79,19 @@ export function shaCrypt(password: Buffer, setting: string): string | undefined 
   for (let i = 0; i < 16 + A[0]!; i++) ds.update(salt);
   const Ss = ds.digest().subarray(0, salt.length);
 
+  // The rounds: at most two password copies, the salt and one digest per round.
+  const h = alg === 'sha256' ? new Sha256(2 * len + 16 + 2 * P.length) : new Sha512(2 * len + 16 + 2 * P.length);
+  let cur: Uint8Array = Buffer.from(A);
+  const parts: Uint8Array[] = [];
   for (let r = 0; r < rounds; r++) {
-    const c = H();
-    c.update(r & 1 ? Ps : A);
-    if (r % 3) c.update(Ss);
-    if (r % 7) c.update(Ps);
-    c.update(r & 1 ? A : Ps);
-    A = c.digest();
+    parts.length = 0;
+    parts.push(r & 1 ? Ps : cur);
+    if (r % 3) parts.push(Ss);
+    if (r % 7) parts.push(Ps);
+    parts.push(r & 1 ? cur : Ps);
+    cur = h.digest(parts);
   }
+  A = Buffer.from(cur);
   let out = '';
   for (const [x, y, z] of id === '$5$' ? ORDER256 : ORDER512) out += cryptB64Group(A[x]!, A[y]!, A[z]!, 4);
   out += id === '$5$' ? cryptB64Group(0, A[31]!, A[30]!, 3) : cryptB64Group(0, 0, A[63]!, 2);
