@@ -57,12 +57,12 @@ export function hideSecretsInValue(value: string): string {
 }
 
 export function formatValue(key: string, value: string, showSecrets: boolean): string {
-  const quote = value.includes('#') || /^\s|\s$/.test(value);
+  const quote = value.includes('#') || /^[ \t]|[ \t]$/.test(value); // value_need_quote: IS_WHITE is blank or tab
   if (!showSecrets && value !== '') {
     if (isSecretKey(key)) return HIDDEN;
     value = hideSecretsInValue(value);
   }
-  return quote ? `"${value}"` : value;
+  return quote ? `"${value.replace(/["'\\]/g, '\\$&')}"` : value; // str_escape()
 }
 
 function keyLine(indent: string, key: string, value: string, o: DumpOptions): string {
