@@ -3,38 +3,40 @@
  * interfaces so the record processing does not care how tables are opened:
  *
  * - AddrMaps: address tables (canonical_maps, sender/recipient_canonical_maps,
- *   virtual_alias_maps, sender/recipient_bcc_maps) with Postfix's address
- *   search order (global/mail_addr_find.c, mail_addr_map.c);
+ *   virtual_alias_maps, sender/recipient_bcc_maps): mail_addr_map() and
+ *   mail_addr_find() (global/mail_addr_map.c, mail_addr_crunch.c) on top of
+ *   maps/query.ts findAddress (Postfix's search order);
  * - TextMaps: header_checks, mime_header_checks, nested_header_checks,
  *   body_checks (maps_find on the whole line).
  *
- * A lookup that cannot be answered throws DictError (src/maps/types.ts);
+ * A lookup that cannot be answered throws DictError (maps/types.ts);
  * cleanup turns that into "map lookup problem -- message not accepted, try
  * again later" and a 4xx, never into "not found".
- *
- * The table implementations live in src/maps (openMapSpec). The search
- * order helper here is a stop-gap until src/maps/query.ts exists; see
- * openCleanupMaps().
  */
-import { DictError, DictFlag, type LookupTable } from '../maps/types.js';
-import { quote822Local, unquote822Local, extractAddresses } from './tok822.js';
+import { DictError, DictFlag } from '../maps/types.js';
+import { type AddressLookupConfig, findAddress, MapList, type MapListOptions } from '../maps/query.js';
+import { makeResolveLocal } from '../maps/resolve-local.js';
+import { quote822Local, unquote822Local, grep, parse, externalize, STR_DEFL, TOK_ADDR } from './tok822.js';
+import { rewriteExternal, type RewriteSettings } from './rewrite.js';
+import type { CleanupConfig } from './settings.js';
+import { readCleanupSettings } from './settings.js';
 
 export interface AddrMaps {
   /** Parameter name, for logging ("virtual_alias_maps"). */
   readonly title: string;
   /**
-   * mail_addr_map(): the addresses `addr` (internal form) maps to, internal
-   * form, or undefined when not found. `propagate` re-appends an unmatched
-   * address extension.
+   * mail_addr_map_internal(): the addresses `addr` (internal form) maps to,
+   * internal form, or undefined when not found. `propagate` re-appends an
+   * unmatched address extension. Throws DictError.
    */
   map(addr: string, propagate: boolean): Promise<string[] | undefined>;
-  /** mail_addr_find() without extension stripping (bcc maps): the raw result. */
+  /** mail_addr_find_to_internal() (bcc maps): the value found, if any. Throws DictError. */
   find(addr: string): Promise<string | undefined>;
 }
 
 export interface TextMaps {
   readonly title: string;
-  /** maps_find(): the action for a header or body line, if any. */
+  /** maps_find(): the action for a header or body line, if any. Throws DictError. */
   find(text: string): Promise<string | undefined>;
 }
 
@@ -51,122 +53,114 @@ export interface CleanupMaps {
   bodyChecks?: TextMaps;
 }
 
-/** maps_find(): first table with an answer wins; a table error stops the search. */
-async function mapsFind(tables: LookupTable[], key: string, partial: boolean): Promise<string | undefined> {
-  for (const t of tables) {
-    // A partial key (user@domain without +ext, bare user, @domain) goes
-    // only to fixed-key tables (maps_find with DICT_FLAG_FIXED), never to
-    // regexp/pcre/cidr tables.
-    if (partial && (t.flags & DictFlag.FIXED) === 0) continue;
-    const k = t.flags & DictFlag.FOLD_FIX ? key.toLowerCase() : key;
-    const v = await t.lookup(k);
-    if (v !== undefined) return v;
-  }
-  return undefined;
-}
-
-export interface AddrFindContext {
-  /** $recipient_delimiter. */
-  recipientDelimiter: string;
-  /** $myorigin, and "is this domain local" (mydestination, interfaces). */
-  myorigin: string;
-  isLocalDomain(domain: string): boolean;
-}
-
-/** strip_addr_internal(): "user+ext@dom" -> ["user@dom", "+ext"]. */
-function stripExtension(addr: string, delims: string): [string, string] | undefined {
-  if (delims === '') return undefined;
-  const at = addr.lastIndexOf('@');
-  const local = at < 0 ? addr : addr.slice(0, at);
-  const dom = at < 0 ? '' : addr.slice(at);
-  // Do not strip owner-foo, foo-request and the like.
-  if (local.startsWith('owner-') || local.endsWith('-request')) return undefined;
-  let p = -1;
-  for (let i = 0; i < local.length; i++) {
-    if (delims.includes(local[i]!)) {
-      p = i;
-      break;
+/**
+ * mail_addr_crunch_opt(): each address of a table value, rewritten to
+ * standard form (canon_addr_external: the "local" context), unquoted, with
+ * the unmatched extension put back before the '@'.
+ */
+export function addrCrunch(value: string, extension: string | undefined, rw: RewriteSettings): string[] {
+  const text = value === '' || value === '<>' ? '""' : value;
+  const out: string[] = [];
+  for (const node of grep(parse(text), TOK_ADDR)) {
+    const canon = rewriteExternal(rw, 'local', externalize(node.head, STR_DEFL));
+    let addr = unquote822Local(canon);
+    if (extension) {
+      const at = addr.lastIndexOf('@');
+      addr = at < 0 ? addr + extension : addr.slice(0, at) + extension + addr.slice(at);
     }
+    out.push(addr);
   }
-  if (p <= 0) return undefined;
-  return [local.slice(0, p) + dom, local.slice(p)];
+  return out;
 }
 
-/** Address tables with mail_addr_find()'s default search order. */
+/** Address tables with mail_addr_map()/mail_addr_find() semantics. */
 export class AddrMapList implements AddrMaps {
   constructor(
-    readonly title: string,
-    private readonly tables: LookupTable[],
-    private readonly ctx: AddrFindContext,
+    readonly list: MapList,
+    private readonly lookup: AddressLookupConfig,
+    private readonly rw: RewriteSettings,
   ) {}
 
-  /** mail_addr_find_opt(MA_FIND_DEFAULT), internal in, external query and out. */
-  private async findOpt(intAddr: string, stripExt: boolean): Promise<{ result: string; ext?: string } | undefined> {
-    const q = (a: string) => quote822Local(a);
-    const bare = stripExt ? stripExtension(intAddr, this.ctx.recipientDelimiter) : undefined;
-    let r = await mapsFind(this.tables, q(intAddr), false);
-    if (r !== undefined) return { result: r };
-    if (bare) {
-      r = await mapsFind(this.tables, q(bare[0]), true);
-      if (r !== undefined) return { result: r, ext: bare[1] };
-    }
-    const at = intAddr.lastIndexOf('@');
-    if (at >= 0) {
-      const domain = intAddr.slice(at + 1);
-      if (domain.toLowerCase() === this.ctx.myorigin.toLowerCase() || this.ctx.isLocalDomain(domain)) {
-        r = await mapsFind(this.tables, quote822Local(intAddr.slice(0, at)), true);
-        if (r !== undefined) return { result: r };
-        if (bare) {
-          const bat = bare[0].lastIndexOf('@');
-          r = await mapsFind(this.tables, quote822Local(bare[0].slice(0, bat)), true);
-          if (r !== undefined) return { result: r, ext: bare[1] };
-        }
-      }
-      r = await mapsFind(this.tables, intAddr.slice(at), true);
-      if (r !== undefined) return { result: r };
-    }
-    return undefined;
-  }
-
-  async find(addr: string): Promise<string | undefined> {
-    const f = await this.findOpt(addr, true);
-    return f ? unquote822Local(f.result) : undefined;
+  get title(): string {
+    return this.list.title;
   }
 
   async map(addr: string, propagate: boolean): Promise<string[] | undefined> {
-    const f = await this.findOpt(addr, true);
-    if (!f) return undefined;
-    let result = f.result;
-    if (result.startsWith('@')) {
+    const m = await findAddress(this.list, addr, { ...this.lookup, queryForm: 'external' });
+    if (!m) return undefined;
+    let value = m.value;
+    if (value.startsWith('@')) {
+      // Prepend the original user to @otherdomain, without the unmatched extension.
       const at = addr.lastIndexOf('@');
       let user = at < 0 ? addr : addr.slice(0, at);
-      if (f.ext) user = user.slice(0, user.length - f.ext.length);
-      result = quote822Local(user + result);
+      if (m.extension) user = user.slice(0, user.length - m.extension.length);
+      value = quote822Local(user + value);
     }
-    // mail_addr_crunch(): each address of the result, extension re-added.
-    const out: string[] = [];
-    for (const a of extractAddresses(result)) {
-      let x = a;
-      if (propagate && f.ext) {
-        const at = x.lastIndexOf('@');
-        x = at < 0 ? x + f.ext : x.slice(0, at) + f.ext + x.slice(at);
-      }
-      out.push(x);
-    }
+    const out = addrCrunch(value, propagate ? m.extension : undefined, this.rw);
     if (out.length === 0) {
-      throw new DictError('retry', this.title, `${this.title} lookup of ${addr} returns non-address result "${result}"`);
+      throw new DictError('retry', this.title, `${this.title} lookup of ${addr} returns non-address result "${value}"`);
     }
     return out;
+  }
+
+  async find(addr: string): Promise<string | undefined> {
+    const m = await findAddress(this.list, addr, { ...this.lookup, queryForm: 'external-first' });
+    return m?.value;
   }
 }
 
 /** Header/body check tables. */
 export class TextMapList implements TextMaps {
-  constructor(
-    readonly title: string,
-    private readonly tables: LookupTable[],
-  ) {}
-  find(text: string): Promise<string | undefined> {
-    return mapsFind(this.tables, text, false);
+  constructor(readonly list: MapList) {}
+  get title(): string {
+    return this.list.title;
   }
+  find(text: string): Promise<string | undefined> {
+    return this.list.find(text);
+  }
+}
+
+/**
+ * Open the tables main.cf names for cleanup (cleanup_pre_jail): address
+ * tables with lock|fold_fix|utf8_request, check tables with lock. A table
+ * that cannot be opened becomes a surrogate whose lookups fail ("retry"),
+ * as in Postfix's daemons, so mail is deferred rather than mis-routed.
+ */
+export async function openCleanupMaps(cfg: CleanupConfig): Promise<CleanupMaps> {
+  const s = readCleanupSettings(cfg);
+  const param = s.param;
+  const base: MapListOptions = { mode: 'read', dictFlags: DictFlag.LOCK, param, progName: 'cleanup', surrogate: true };
+  const addrOpts: MapListOptions = {
+    ...base,
+    dictFlags: DictFlag.LOCK | DictFlag.FOLD_FIX | DictFlag.UTF8_REQUEST,
+  };
+  const isLocal = await makeResolveLocal({
+    mydestination: cfg.get('mydestination'),
+    inetInterfaces: cfg.get('inet_interfaces'),
+    proxyInterfaces: cfg.get('proxy_interfaces'),
+    utf8: s.smtputf8Enable,
+  });
+  const lookup: AddressLookupConfig = {
+    recipientDelimiter: s.recipientDelimiter,
+    myorigin: s.rewrite.myorigin,
+    isLocal,
+    ownerRequestSpecial: cfg.get('owner_request_special') !== 'no',
+    doubleBounceSender: cfg.get('double_bounce_sender') || 'double-bounce',
+  };
+  const addr = async (title: string, value: string) =>
+    value.trim() === '' ? undefined : new AddrMapList(await MapList.open(title, value, addrOpts), lookup, s.rewrite);
+  const text = async (title: string, value: string) =>
+    value.trim() === '' ? undefined : new TextMapList(await MapList.open(title, value, base));
+  return {
+    commCanon: await addr('canonical_maps', s.maps.canonical),
+    sendCanon: await addr('sender_canonical_maps', s.maps.senderCanonical),
+    rcptCanon: await addr('recipient_canonical_maps', s.maps.recipientCanonical),
+    virtAlias: await addr('virtual_alias_maps', s.maps.virtualAlias),
+    sendBcc: await addr('sender_bcc_maps', s.maps.senderBcc),
+    rcptBcc: await addr('recipient_bcc_maps', s.maps.recipientBcc),
+    headerChecks: await text('header_checks', s.maps.headerChecks),
+    mimeHeaderChecks: await text('mime_header_checks', s.maps.mimeHeaderChecks),
+    nestedHeaderChecks: await text('nested_header_checks', s.maps.nestedHeaderChecks),
+    bodyChecks: await text('body_checks', s.maps.bodyChecks),
+  };
 }

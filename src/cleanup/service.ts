@@ -28,8 +28,9 @@ import { Queue, queuePath } from '../queue/layout.js';
 import { QueueFileWriter } from '../queue/writer.js';
 import { mailTrigger } from '../queue/trigger.js';
 import { CleanupFlag, type CleanupResult, type CleanupService, type CleanupSession, CleanupStat, type RecipientOptions } from './types.js';
-import type { CleanupMaps } from './maps.js';
+import { type CleanupMaps, openCleanupMaps } from './maps.js';
 import { type CleanupConfig, type CleanupSettings, readCleanupSettings } from './settings.js';
+import { cleanupStrerror } from './strerror.js';
 import { type CleanupLog, CleanupState, FLAG_END_SEEN, STAT_MASK_CANT_BOUNCE, STAT_MASK_INCOMPLETE } from './state.js';
 import { cleanupEnvelope } from './envelope.js';
 
@@ -54,30 +55,6 @@ const ATTR_ALIASES: Record<string, string> = {
 };
 
 const defaultLog: CleanupLog = { info: msgInfo, warn: msgWarn };
-
-/** cleanup_strerror(): the text for the most important status bit. */
-export function cleanupStrerror(status: number): string {
-  return cleanupStatDetail(status).text;
-}
-
-const STAT_MAP: ReadonlyArray<[number, number, string, string]> = [
-  [CleanupStat.DEFER, 451, '4.7.1', 'service unavailable'],
-  [CleanupStat.PROXY, 451, '4.3.0', 'queue file write error'],
-  [CleanupStat.BAD, 451, '4.3.0', 'internal protocol error'],
-  [CleanupStat.RCPT, 550, '5.1.0', 'no recipients specified'],
-  [CleanupStat.HOPS, 554, '5.4.0', 'too many hops'],
-  [CleanupStat.SIZE, 552, '5.3.4', 'message file too big'],
-  [CleanupStat.CONT, 550, '5.7.1', 'message content rejected'],
-  [CleanupStat.WRITE, 451, '4.3.0', 'queue file write error'],
-  [CleanupStat.NOPERM, 550, '5.7.1', 'service denied'],
-  [CleanupStat.BARE_LF, 521, '5.5.2', 'bare <LF> received'],
-];
-
-/** cleanup_stat_detail(): SMTP code, DSN and text for a status mask. */
-export function cleanupStatDetail(status: number): { smtp: number; dsn: string; text: string } {
-  for (const [bit, smtp, dsn, text] of STAT_MAP) if (status & bit) return { smtp, dsn, text };
-  return { smtp: 250, dsn: '2.0.0', text: 'Success' };
-}
 
 export class PosternCleanupSession implements CleanupSession {
   readonly queueId: string;
@@ -291,4 +268,16 @@ export class PosternCleanupService implements CleanupService {
 /** The CleanupService factory smtpd and pickup use. */
 export function openCleanup(cfg: CleanupConfig, opts: CleanupServiceOptions = {}): PosternCleanupService {
   return new PosternCleanupService(cfg, opts);
+}
+
+/**
+ * openCleanup() with the tables main.cf names (canonical, virtual alias,
+ * bcc maps, header/body checks) opened first: what a daemon calls once at
+ * start (cleanup_pre_jail).
+ */
+export { cleanupStatDetail, cleanupStrerror } from './strerror.js';
+
+export async function createCleanupService(cfg: CleanupConfig, opts: CleanupServiceOptions = {}): Promise<PosternCleanupService> {
+  const maps = opts.maps ?? (await openCleanupMaps(cfg));
+  return new PosternCleanupService(cfg, { ...opts, maps });
 }

@@ -52,7 +52,8 @@ export class CleanupState {
   verpDelims: string | undefined;
   tflags = 0;
   arrival = { sec: 0, usec: 0 };
-  attrs = new Map<string, string>();
+  /** Named attributes; log_message_origin starts as "local" (cleanup_state.c). */
+  attrs = new Map<string, string>([['log_message_origin', 'local']]);
   hdrRewriteContext: 'local' | 'remote' | undefined;
   dataOffset = -1;
   xtraOffset = -1;

@@ -35,7 +35,7 @@ import { HDR_OPT_EXTRACT, HDR_OPT_RECIP, HDR_OPT_RR } from '../cleanup/header-op
 import { MIME_HDR_PRIMARY, MIME_OPT_DISABLE_MIME, MIME_OPT_REPORT_TRUNC_HEADER, MimeState, mimeError } from '../cleanup/mime.js';
 import { extractAddresses, grep, internalize, parse, TOK_ADDR } from '../cleanup/tok822.js';
 import { CleanupStat } from '../cleanup/types.js';
-import { cleanupStrerror } from '../cleanup/service.js';
+import { cleanupStrerror } from '../cleanup/strerror.js';
 
 const EX_USAGE = 64;
 const EX_DATAERR = 65;

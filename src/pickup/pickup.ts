@@ -25,7 +25,8 @@ import { queueIdOk } from '../queue/queue-id.js';
 import { logicalRecords } from '../queue/reader.js';
 import { inSet, REC_EOF, REC_ERROR, Rec, REC_TYPE_CONTENT, REC_TYPE_ENVELOPE, REC_TYPE_EXTRACT, recAttrMap, splitAttr } from '../queue/record.js';
 import { CleanupFlag, CleanupStat } from '../cleanup/types.js';
-import { type PosternCleanupService, type PosternCleanupSession, cleanupStrerror } from '../cleanup/service.js';
+import type { PosternCleanupService, PosternCleanupSession } from '../cleanup/service.js';
+import { cleanupStrerror } from '../cleanup/strerror.js';
 import { STAT_MASK_CANT_BOUNCE } from '../cleanup/state.js';
 
 export interface PickupLog {

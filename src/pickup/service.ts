@@ -10,17 +10,17 @@
  *   pickup: () => import('../pickup/service.js').then((m) => m.pickupWorker)
  */
 import { getpwnam } from '../queue/submit.js';
-import { openCleanup } from '../cleanup/service.js';
+import { createCleanupService } from '../cleanup/service.js';
 import { cleanupMaillog } from '../cleanup/log.js';
 import type { WorkerConfig, WorkerModule } from '../master/types.js';
 import { type PickupOptions, pickupScan } from './pickup.js';
 
 /** Pickup settings from main.cf (and the service's -o overrides). */
-export function pickupOptions(cfg: WorkerConfig, log: PickupOptions['log']): PickupOptions {
+export async function pickupOptions(cfg: WorkerConfig, log: PickupOptions['log']): Promise<PickupOptions> {
   const classes = cfg.get('smtputf8_autodetect_classes').toLowerCase().split(/[\s,]+/);
   return {
     queueDir: cfg.get('queue_directory'),
-    cleanup: openCleanup(cfg, { log: cleanupMaillog(cfg) }),
+    cleanup: await createCleanupService(cfg, { log: cleanupMaillog(cfg) }),
     log,
     myhostname: cfg.get('myhostname'),
     mailName: cfg.get('mail_name') || 'Postfix',
@@ -33,8 +33,8 @@ export function pickupOptions(cfg: WorkerConfig, log: PickupOptions['log']): Pic
 }
 
 export const pickupWorker: WorkerModule = {
-  start(ctx) {
-    const opts = pickupOptions(ctx.config, { info: (t) => ctx.log.info(t), warn: (t) => ctx.log.warn(t) });
+  async start(ctx) {
+    const opts = await pickupOptions(ctx.config, { info: (t) => ctx.log.info(t), warn: (t) => ctx.log.warn(t) });
     let running: Promise<void> | undefined;
     let again = false;
     const scan = () => {
