@@ -145,3 +145,15 @@ export function normalizeValue(def: SettingDef, value: string): string {
       return value;
   }
 }
+
+/** A stored (normalised) time value in milliseconds: "2 mins" → 120000. */
+export function timeToMsecs(value: string): number {
+  return Number(parseInterval(value));
+}
+
+/** A stored (normalised) size in bytes: "256 M" → 268435456. */
+export function sizeToBytes(value: string): bigint {
+  const m = /^\s*([0-9]+)\s*([bkmgtBKMGT]?)/.exec(value);
+  if (!m) throw new ValueError(`Invalid size: ${value}`);
+  return BigInt(m[1]!) * SIZE_UNITS[(m[2] || 'b').toLowerCase()]!;
+}
