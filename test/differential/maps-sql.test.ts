@@ -97,12 +97,18 @@ async function runOurs(spec: string, keys: string[], fold: boolean): Promise<Out
       for (const key of keys) {
         const value = await table.lookup(key);
         if (value !== undefined) {
+          if (value === '') {
+            // postmap's own complaint (postmap.c), before printing the empty value.
+            capture('warning', `table ${spec}: key ${key}: empty string result is not allowed`);
+            capture('warning', `table ${spec} should return NO RESULT in case of NOT FOUND`);
+          }
           stdout += `${key}\t${value}\n`;
           status = 0;
         }
       }
     } catch (err) {
-      if (err instanceof DictError) capture('fatal', `table ${spec}: query error: %m`);
+      if (err instanceof DictError)
+        capture('fatal', err.kind === 'config' ? `table ${spec}: query error` : `table ${spec}: query error: %m`);
       throw err;
     } finally {
       await table.close();
