@@ -15,6 +15,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -358,6 +359,32 @@ describe('sqlite: real postmap vs Postern', { skip: !havePostmap || !haveSqliteM
       cf: { ...base, query: "SELECT v FROM aliases WHERE k='%s'; SELECT 'second'" },
       keys: ['a@example.com', 'nothere'],
     });
+  });
+  it('domain restriction through a lookup table (tcp:)', async () => {
+    // A tcp: table that knows one domain; its requests are recorded.
+    const asked: string[] = [];
+    const srv = createServer((sock) => {
+      sock.on('data', (b) => {
+        for (const line of b.toString('latin1').split('\n').filter(Boolean)) {
+          asked.push(line);
+          sock.write(line === 'get example.org' ? '200 yes\n' : line === 'get broken.example' ? '400 down\n' : '500 no\n');
+        }
+      });
+      sock.on('error', () => {});
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    const port = (srv.address() as { port: number }).port;
+    try {
+      const cf = { ...base, query: "SELECT maildir FROM users WHERE local='%u' AND domain='%d'", domain: `!broken.example tcp:127.0.0.1:${port}` };
+      await check(
+        'sqlite',
+        { name: 'domain table', cf, keys: ['bob@example.org', 'BOB@Example.ORG', 'alice@example.com', 'alice'] },
+        { name: 'domain table failure', cf: { ...cf, domain: `tcp:127.0.0.1:${port}` }, keys: ['x@broken.example'] },
+      );
+      assert.ok(asked.includes('get example.org'), asked.join(','));
+    } finally {
+      srv.close();
+    }
   });
   it('a .cf file that does not exist', async () => {
     const spec = `sqlite:${join(dir, 'missing.cf')}`;
