@@ -22,6 +22,7 @@
  * - Strings go over the wire as UTF-8 (client_encoding UTF8); the escape
  *   for string literals follows the connection's standard_conforming_strings.
  */
+import { userInfo } from 'node:os';
 import pg from 'pg';
 import { connectErrorText, lostConnectionText, serverErrorText } from './libpq-text.js';
 import {
@@ -288,7 +289,8 @@ export class PgPool implements SqlClient {
     else {
       if (host.host !== undefined) config.host = host.host;
       if (host.port !== undefined) config.port = host.port;
-      if (this.opts.user) config.user = this.opts.user;
+      // libpq's default user: PGUSER, else the name of the process owner.
+      config.user = this.opts.user || process.env.PGUSER || userInfo().username;
       if (this.opts.password) config.password = this.opts.password;
       if (this.opts.database) config.database = this.opts.database;
     }

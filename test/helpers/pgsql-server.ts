@@ -80,6 +80,16 @@ const live = new Set<PgServer>();
 process.on('exit', () => {
   for (const s of live) s.killNow();
 });
+// A test process killed by a signal (runner timeout, ^C) takes its servers
+// with it, then dies of the same signal.
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  const onSignal = () => {
+    for (const s of live) s.killNow();
+    process.removeListener(sig, onSignal);
+    process.kill(process.pid, sig);
+  };
+  process.on(sig, onSignal);
+}
 
 export class PgServer {
   /** Loopback address the server listens on. */
@@ -224,10 +234,10 @@ export class PgServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** exit hook: no waiting possible. */
+  /** exit hook: no waiting possible. SIGQUIT = immediate shutdown, children and shared memory included. */
   killNow(): void {
     try {
-      this.proc?.kill('SIGKILL');
+      this.proc?.kill('SIGQUIT');
     } catch {
       /* already gone */
     }
