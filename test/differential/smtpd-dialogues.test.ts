@@ -1,0 +1,139 @@
+/**
+ * Differential tests: every dialogue in fixtures/smtpd/dialogues runs
+ * against the real Postfix 3.7 smtpd and against Postern's, with the same
+ * main.cf and the same master.cf services (-o overrides); the server lines
+ * must be byte-equal (queue IDs normalised) and so must the smtpd log lines
+ * of the session (syslog prefix and queue IDs normalised).
+ *
+ * Several copies of each service (own port, own syslog_name) let dialogues
+ * run in parallel while each session's log lines stay attributable.
+ *
+ * UPDATE_SMTPD_FIXTURES=1 rewrites the S:/L: lines of the fixtures from the
+ * real server (the transcript tests then check Postern alone against them).
+ */
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { REPO } from '../helpers/postfix-diff.js';
+import { freePort, type RealPostfix, realPostfixUsable, startRealPostfix } from '../helpers/real-postfix.js';
+import {
+  type DialogueFixture,
+  formatDialogue,
+  MemoryCleanup,
+  MemoryLog,
+  normaliseLog,
+  normaliseReplies,
+  readDialogues,
+  readSmtpdServices,
+  runDialogue,
+  smtpdMasterCf,
+} from '../helpers/smtp-client.js';
+import { type RunningSmtpd, startSmtpd } from '../../src/smtpd/server.js';
+
+const FIX = join(REPO, 'fixtures/smtpd');
+const UPDATE = process.env.UPDATE_SMTPD_FIXTURES === '1';
+const COPIES = 4;
+
+interface Outcome {
+  realOut: string[];
+  realLog: string[];
+  ourOut: string[];
+  ourLog: string[];
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('smtpd dialogues: Postern vs real Postfix', { skip: !realPostfixUsable() && 'needs root and /usr/sbin/postfix' }, () => {
+  const services = readSmtpdServices(FIX);
+  const dialogues = readDialogues(FIX);
+  const ports = new Map<string, number>();
+  const ours = new Map<string, { smtpd: RunningSmtpd; log: MemoryLog }>();
+  const outcomes = new Map<string, Outcome | Error>();
+  let real: RealPostfix;
+
+  /** Real smtpd log lines of one service copy. */
+  const realLines = (key: string) => {
+    const tag = ` postfix/${key.replace(/#/, '-')}/smtpd[`;
+    return real
+      .log()
+      .split('\n')
+      .filter((l) => l.includes(tag));
+  };
+
+  async function runOne(key: string, fx: DialogueFixture): Promise<Outcome> {
+    const opts = { localAddress: fx.from };
+    const o = ours.get(key)!;
+    const startReal = realLines(key).length;
+    const startOurs = o.log.lines.length;
+    const [realOut, ourOut] = await Promise.all([
+      runDialogue(ports.get(key)!, fx.steps, opts),
+      runDialogue(o.smtpd.port, fx.steps, opts),
+    ]);
+    const done = (lines: string[]) => lines.some((l) => /(^|: )disconnect from /.test(l));
+    for (let i = 0; i < 250 && !(done(realLines(key).slice(startReal)) && done(o.log.lines.slice(startOurs))); i++) {
+      await sleep(20);
+    }
+    return {
+      realOut: normaliseReplies(realOut),
+      realLog: normaliseLog(realLines(key).slice(startReal)),
+      ourOut: normaliseReplies(ourOut),
+      ourLog: normaliseLog(o.log.lines.slice(startOurs)),
+    };
+  }
+
+  before(async () => {
+    for (const s of services) {
+      for (let n = 0; n < COPIES; n++) ports.set(`${s.name}#${n}`, await freePort());
+    }
+    real = await startRealPostfix({
+      main: readFileSync(join(FIX, 'main.cf'), 'latin1'),
+      services: smtpdMasterCf(services, ports),
+    });
+    for (const [key, port] of ports) {
+      const log = new MemoryLog();
+      const smtpd = await startSmtpd({ configDir: real.configDir, service: `127.0.0.1:${port}`, cleanup: new MemoryCleanup(), log });
+      ours.set(key, { smtpd, log });
+    }
+    // One queue per service copy; copies run in parallel.
+    const queues = new Map<string, DialogueFixture[]>();
+    const next = new Map<string, number>();
+    for (const { fx } of dialogues) {
+      const n = next.get(fx.service) ?? 0;
+      next.set(fx.service, n + 1);
+      const key = `${fx.service}#${n % COPIES}`;
+      if (!ports.has(key)) {
+        outcomes.set(fx.name, new Error(`unknown service ${fx.service}`));
+        continue;
+      }
+      queues.set(key, [...(queues.get(key) ?? []), fx]);
+    }
+    await Promise.all(
+      [...queues].map(async ([key, list]) => {
+        for (const fx of list) {
+          try {
+            outcomes.set(fx.name, await runOne(key, fx));
+          } catch (err) {
+            outcomes.set(fx.name, err as Error);
+          }
+        }
+      }),
+    );
+  });
+
+  after(async () => {
+    for (const o of ours.values()) await o.smtpd.close();
+    await real?.stop();
+  });
+
+  for (const { file, text, fx } of dialogues) {
+    test(fx.name, () => {
+      const r = outcomes.get(fx.name);
+      if (r instanceof Error) throw r;
+      assert.ok(r, 'dialogue did not run');
+      if (UPDATE) writeFileSync(file, formatDialogue(text, r.realOut, r.realLog));
+      assert.deepEqual(r.ourOut, r.realOut, 'server replies');
+      assert.deepEqual(r.ourLog, r.realLog, 'smtpd log lines');
+    });
+  }
+});
