@@ -137,6 +137,22 @@ class Input {
   }
 }
 
+/**
+ * Output as the real postcat's stdio buffering leaves it: text becomes
+ * visible only at its flush points (after each record it prints, after
+ * the segment markers). What is still buffered when postcat exits (the
+ * envelope heading of an empty file, the newline after a final partial
+ * line when no envelope is shown) is lost, as it is with the real one.
+ */
+let pending = '';
+function emit(text: string): void {
+  pending += text;
+}
+function commit(): void {
+  if (pending !== '') out(pending);
+  pending = '';
+}
+
 function postcat(input: Input, flags: number, verbose: boolean, startOffset: number): void {
   const path = input.path;
   let prevType = 0;
@@ -152,7 +168,7 @@ function postcat(input: Input, flags: number, verbose: boolean, startOffset: num
       return;
     }
   }
-  if (startOffset === 0 && flags & F.PRINT_ENV) out(`*** ENVELOPE RECORDS ${path} ***\n`);
+  if (startOffset === 0 && flags & F.PRINT_ENV) emit(`*** ENVELOPE RECORDS ${path} ***\n`);
   let state = ST_ENV;
   let doPrint = (flags & F.PRINT_ENV) !== 0;
   let dataOffset = -1;
@@ -165,13 +181,15 @@ function postcat(input: Input, flags: number, verbose: boolean, startOffset: num
     let line = '';
     if (flags & F.PRINT_OFFSET) line += off9(offset);
     if (flags & F.PRINT_RTYPE_DEC) line += `${String(type).padStart(3, ' ')} `;
-    out(`${line}*** ${text} ${path} ***\n`);
+    emit(`${line}*** ${text} ${path} ***\n`);
+    commit();
   };
   const record = (offset: number, type: number, value: string) => {
     let line = '';
     if (flags & F.PRINT_OFFSET) line += off9(offset);
     if (flags & F.PRINT_RTYPE_DEC) line += `${String(type).padStart(3, ' ')} `;
-    out(`${line}${recTypeName(type)}: ${cstr(value)}\n`);
+    emit(`${line}${recTypeName(type)}: ${cstr(value)}\n`);
+    commit();
   };
   const isText = (t: number) => t === Rec.CONT || t === Rec.NORM;
 
@@ -203,7 +221,7 @@ function postcat(input: Input, flags: number, verbose: boolean, startOffset: num
       continue;
     } else if (type === Rec.XTRA) {
       if (state !== ST_HEADER && state !== ST_BODY) warn(`${path}: out-of-order extracted segment marker`);
-      if (doPrint && prevType === Rec.CONT) out('\n');
+      if (doPrint && prevType === Rec.CONT) emit('\n');
       if (flags & F.PRINT_ENV) marker(offset, type, 'HEADER EXTRACTED');
       state = ST_ENV;
       doPrint = (flags & F.PRINT_ENV) !== 0;
@@ -266,7 +284,7 @@ function postcat(input: Input, flags: number, verbose: boolean, startOffset: num
       case Rec.ATTR: {
         const nv = splitAttr(cstr(data));
         if (typeof nv === 'string') {
-          out(line);
+          emit(line);
           line = '';
           warn(`${path}: malformed attribute: ${nv}: ${cstr(data).slice(0, 100)}`);
           break;
@@ -279,8 +297,9 @@ function postcat(input: Input, flags: number, verbose: boolean, startOffset: num
         line += `${recTypeName(type)}: ${cstr(data)}\n`;
         break;
     }
-    out(line);
+    emit(line);
     prevType = type;
+    commit();
   }
 }
 
