@@ -155,7 +155,10 @@ export class PgPool implements SqlClient {
         conn = await this.acquire(h);
       } catch (err) {
         last = err as DbError;
-        this.markDown(h);
+        if (this.closed) throw last;
+        // A host that cannot be reached is left alone for a while; one that
+        // is merely busy (no free connection in time) is not.
+        if (last.kind === 'connect') this.markDown(h);
         this.opts.onHostError?.({ host: h.host.spec, phase: 'connect', error: last });
         continue;
       }
@@ -167,6 +170,7 @@ export class PgPool implements SqlClient {
         return result;
       } catch (err) {
         last = err as DbError;
+        if (this.closed) throw last;
         if (last.kind === 'query' && !conn.dead) this.release(h, conn);
         else if (last.kind === 'connection' && conn.uses > 1) {
           // A kept connection that went stale (server restart, idle cut):
@@ -205,42 +209,52 @@ export class PgPool implements SqlClient {
     for (const c of [...h.conns]) if (!c.busy) this.discard(h, c);
   }
 
+  /** A connection of host h: an idle one, a new one, or the next one freed (within the connect deadline). */
   private async acquire(h: HostState): Promise<Conn> {
-    const idle = h.conns.find((c) => !c.busy && !c.dead);
-    if (idle !== undefined) {
-      this.checkout(idle);
-      return idle;
-    }
-    if (h.conns.length + h.connecting < this.maxConnections) {
-      h.connecting++;
-      try {
-        const conn = await this.connect(h.host);
-        h.conns.push(conn);
-        conn.client.on('error', () => {
-          conn.dead = true;
-          if (!conn.busy) this.discard(h, conn);
-        });
-        conn.client.on('end', () => {
-          conn.dead = true;
-          if (!conn.busy) this.discard(h, conn);
-        });
-        this.checkout(conn);
-        return conn;
-      } finally {
-        h.connecting--;
+    const deadline = Date.now() + this.connectTimeoutMs;
+    for (;;) {
+      if (this.closed) throw new DbError('unavailable', h.host.spec, 'client is closed');
+      const idle = h.conns.find((c) => !c.busy && !c.dead);
+      if (idle !== undefined) {
+        this.checkout(idle);
+        return idle;
       }
+      if (h.conns.length + h.connecting < this.maxConnections) return this.open(h);
+      const handed = await this.waitTurn(h, deadline - Date.now());
+      if (handed !== undefined) return handed;
+      // A slot came free (a connection was dropped): look again.
     }
-    // Wait for a connection to come free, within the connect deadline.
-    return new Promise<Conn>((resolve, reject) => {
+  }
+
+  private async open(h: HostState): Promise<Conn> {
+    h.connecting++;
+    try {
+      const conn = await this.connect(h.host);
+      h.conns.push(conn);
+      const lost = () => {
+        conn.dead = true;
+        if (!conn.busy) this.discard(h, conn);
+      };
+      conn.client.on('error', lost);
+      conn.client.on('end', lost);
+      this.checkout(conn);
+      return conn;
+    } finally {
+      h.connecting--;
+    }
+  }
+
+  /** Wait for release() to hand over a connection, or discard() to free a slot (undefined). */
+  private waitTurn(h: HostState, ms: number): Promise<Conn | undefined> {
+    return new Promise<Conn | undefined>((resolve, reject) => {
       const timer = setTimeout(() => {
         const at = h.waiters.indexOf(waiter);
         if (at >= 0) h.waiters.splice(at, 1);
         reject(new DbError('timeout', h.host.spec, 'timeout waiting for a free connection'));
-      }, this.connectTimeoutMs);
+      }, Math.max(ms, 0));
       const waiter = (c: Conn | undefined) => {
         clearTimeout(timer);
-        if (c === undefined) reject(new DbError('unavailable', h.host.spec, 'connection closed'));
-        else resolve(c);
+        resolve(c);
       };
       h.waiters.push(waiter);
     });
@@ -278,6 +292,8 @@ export class PgPool implements SqlClient {
     if (at >= 0) h.conns.splice(at, 1);
     c.client.end().catch(() => {});
     socketOf(c.client)?.destroy();
+    // Someone waiting for a connection may now open one.
+    h.waiters.shift()?.(undefined);
   }
 
   private async connect(host: PgHost): Promise<Conn> {
