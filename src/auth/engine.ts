@@ -256,9 +256,7 @@ export class Auth {
     const r = await verifyPlain(raw, `{${scheme}}${crypted}`, req.originalUsername ?? req.user ?? '');
     if (r.ok) return 1;
     if (r.error !== undefined) {
-      if (/unknown scheme/i.test(r.error)) req.logError(subsys, `Unknown scheme ${scheme}`);
-      else if (/not valid|invalid|length/i.test(r.error)) req.logError(subsys, `Password data is not valid for scheme ${scheme}: ${r.error}`);
-      else req.logError(subsys, `Invalid password in passdb: ${r.error}`);
+      req.logError(subsys, r.error);
       return -1;
     }
     this.logLoginFailure(req, subsys, 'Password mismatch');
@@ -298,29 +296,16 @@ export class Auth {
       const inScheme = scheme ?? '';
       let wanted = req.wantedCredentialsScheme ?? '';
       if (req.preferPlainCredentials && schemeIsAlias(inScheme, 'PLAIN')) wanted = '';
-      const stored = `{${inScheme}}${password}`;
-      const decoded = credentialsFor(stored, '', req.user ?? '');
-      if (decoded === undefined) {
-        req.logError('db', `Unknown scheme ${inScheme}`);
-        return { result: 'scheme_not_available' };
-      }
-      if (wanted === '') {
-        req.wantedCredentialsScheme = inScheme.split('.')[0];
-        return { result: 'ok', credentials: decoded };
-      }
-      if (schemeIsAlias(inScheme, wanted)) return { result: 'ok', credentials: decoded };
-      if (!schemeIsAlias(inScheme, 'PLAIN')) {
-        req.logInfo('db', `Requested ${wanted} scheme, but we have only ${inScheme}`);
-        return { result: 'scheme_not_available' };
-      }
       let user = req.originalUsername ?? '';
       if (!req.domainIsRealm && user.includes('@')) user = `${user}@${req.realm ?? ''}`;
-      const gen = credentialsFor(stored, wanted, user);
-      if (gen === undefined) {
-        req.logError('db', `Requested unknown scheme ${wanted}`);
+      const r = credentialsFor(`{${inScheme}}${password}`, wanted, user);
+      if (r.credentials === undefined) {
+        if (r.log?.level === 'info') req.logInfo('db', r.log.text);
+        else req.logError('db', r.log?.text ?? `Unknown scheme ${inScheme}`);
         return { result: 'scheme_not_available' };
       }
-      return { result: 'ok', credentials: gen };
+      if (wanted === '') req.wantedCredentialsScheme = inScheme.split('.')[0];
+      return { result: 'ok', credentials: r.credentials };
     }
     if ((req.wantedCredentialsScheme ?? '') === '') return { result: 'ok' };
     if (req.delayedCredentials !== undefined) return { result: 'ok' };

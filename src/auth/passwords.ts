@@ -5,33 +5,7 @@
  * (CRAM-MD5 context, SCRAM keys, or the plaintext itself), plus
  * password_get_scheme's `{SCHEME}` / `$1$` prefix rules.
  */
-
-interface SchemesApi {
-  verifyPassword(plain: Buffer, stored: string, opts: { user: string; defaultScheme?: string }): Promise<{ ok: boolean; error?: string }>;
-  getCredentials(stored: string, wantedScheme: string, opts: { user: string; defaultScheme?: string }): Buffer | undefined;
-}
-
-/** Until the schemes module lands: {PLAIN} only. */
-const plainOnly: SchemesApi = {
-  async verifyPassword(plain, stored) {
-    const { scheme, rest } = passwordGetScheme(stored);
-    const s = (scheme ?? 'PLAIN').toUpperCase();
-    if (s !== 'PLAIN' && s !== 'CLEAR' && s !== 'CLEARTEXT') return { ok: false, error: 'Unknown scheme' };
-    return { ok: Buffer.from(rest, 'utf8').equals(plain) };
-  },
-  getCredentials(stored, wanted) {
-    const { scheme, rest } = passwordGetScheme(stored);
-    const s = (scheme ?? 'PLAIN').toUpperCase();
-    return s === wanted.toUpperCase() || ['PLAIN', 'CLEAR', 'CLEARTEXT'].includes(wanted.toUpperCase()) ? Buffer.from(rest) : undefined;
-  },
-};
-
-const schemesPath = './schemes/index.js';
-const api: SchemesApi = await import(schemesPath).then(
-  (m: SchemesApi) => m,
-  () => plainOnly,
-);
-const { getCredentials, verifyPassword } = api;
+import { type CredentialsResult, getCredentialsResult, isAlias, verifyPassword } from './schemes/index.js';
 
 /** password_get_scheme: the `{SCHEME}` prefix (or MD5-CRYPT for a `$1$salt$hash` string). */
 export function passwordGetScheme(pw: string): { scheme: string | undefined; rest: string } {
@@ -49,22 +23,16 @@ export function passwordGetScheme(pw: string): { scheme: string | undefined; res
 }
 
 /** Verify `plain` against `stored` ("{SCHEME}data"); ok false with error = invalid data or unknown scheme. */
-export async function verifyPlain(plain: Buffer, stored: string, user: string): Promise<{ ok: boolean; error?: string }> {
+export function verifyPlain(plain: Buffer, stored: string, user: string): Promise<{ ok: boolean; error?: string }> {
   return verifyPassword(plain, stored, { user });
 }
 
-/** Raw credentials of `stored` in `wanted` scheme ('' = as stored); undefined when they can't be had. */
-export function credentialsFor(stored: string, wanted: string, user: string): Buffer | undefined {
-  const scheme = wanted === '' ? (passwordGetScheme(stored).scheme ?? 'PLAIN') : wanted;
-  return getCredentials(stored, scheme, { user });
+/** Raw credentials of `stored` in `wanted` scheme ('' = as stored), with what to log when there are none. */
+export function credentialsFor(stored: string, wanted: string, user: string): CredentialsResult {
+  return getCredentialsResult(stored, wanted, { user });
 }
 
-/** Scheme names equal up to the encoding suffix (password_scheme_is_alias for the cases auth needs). */
+/** password_scheme_is_alias. */
 export function schemeIsAlias(a: string, b: string): boolean {
-  if (a === '' || b === '') return false;
-  const ca = a.split('.')[0]!.toUpperCase();
-  const cb = b.split('.')[0]!.toUpperCase();
-  if (ca === cb) return true;
-  const plain = new Set(['PLAIN', 'CLEAR', 'CLEARTEXT']);
-  return plain.has(ca) && plain.has(cb);
+  return isAlias(a, b);
 }
