@@ -33,7 +33,7 @@ import { type RunningSmtpd, startSmtpd } from '../../src/smtpd/server.js';
 
 const FIX = join(REPO, 'fixtures/smtpd');
 const UPDATE = process.env.UPDATE_SMTPD_FIXTURES === '1';
-const COPIES = 4;
+const COPIES = 3;
 
 interface Outcome {
   realOut: string[];
@@ -108,17 +108,25 @@ describe('smtpd dialogues: Postern vs real Postfix', { skip: !realPostfixUsable(
       }
       queues.set(key, [...(queues.get(key) ?? []), fx]);
     }
+    const same = (r: Outcome) =>
+      JSON.stringify([r.ourOut, r.ourLog]) === JSON.stringify([r.realOut, r.realLog]);
+    const retry: Array<[string, DialogueFixture]> = [];
     await Promise.all(
       [...queues].map(async ([key, list]) => {
         for (const fx of list) {
           try {
-            outcomes.set(fx.name, await runOne(key, fx));
+            const r = await runOne(key, fx);
+            outcomes.set(fx.name, r);
+            if (!same(r)) retry.push([key, fx]);
           } catch (err) {
             outcomes.set(fx.name, err as Error);
           }
         }
       }),
     );
+    // Timing (process start-up under load) can change what a server sees
+    // as pipelined input: a mismatch is run once more, alone.
+    for (const [key, fx] of retry) outcomes.set(fx.name, await runOne(key, fx));
   });
 
   after(async () => {
@@ -131,7 +139,7 @@ describe('smtpd dialogues: Postern vs real Postfix', { skip: !realPostfixUsable(
       const r = outcomes.get(fx.name);
       if (r instanceof Error) throw r;
       assert.ok(r, 'dialogue did not run');
-      if (UPDATE) writeFileSync(file, formatDialogue(text, r.realOut, r.realLog));
+      if (UPDATE) writeFileSync(file, formatDialogue(text, r.realOut, r.realLog), 'latin1');
       assert.deepEqual(r.ourOut, r.realOut, 'server replies');
       assert.deepEqual(r.ourLog, r.realLog, 'smtpd log lines');
     });

@@ -150,7 +150,8 @@ export async function runDialogue(port: number, steps: DialogueStep[], opts: Dia
   const out: string[] = [];
   const t = opts.timeoutMs ?? 5000;
   try {
-    out.push(...(await c.readReply(t)));
+    // A real Postfix forks its smtpd on demand: allow for a slow start.
+    out.push(...(await c.readReply(Math.max(t, 30_000))));
     for (const step of steps) {
       if (c.isClosed && c.received.length === 0) break;
       const s = typeof step === 'string' ? { raw: `${step}\r\n`, replies: 1 } : step;
