@@ -60,6 +60,7 @@ class PosixMatcher implements Matcher {
     private readonly source: string,
     private readonly icase: boolean,
     readonly nsub: number,
+    private readonly groupIndex: number[],
   ) {
     this.re = new RegExp(source);
   }
@@ -69,7 +70,7 @@ class PosixMatcher implements Matcher {
   groups(k: KeyCtx): ((n: number) => string | undefined) | undefined {
     if (!this.icase) {
       const m = this.re.exec(k.key);
-      return m ? (n) => m[n] : undefined;
+      return m ? (n) => m[this.groupIndex[n] ?? -1] : undefined;
     }
     // Same positions in the original key as in the upper-cased one.
     this.indexed ??= new RegExp(this.source, 'd');
@@ -77,7 +78,7 @@ class PosixMatcher implements Matcher {
     if (!m) return undefined;
     const idx = m.indices!;
     return (n) => {
-      const span = idx[n];
+      const span = idx[this.groupIndex[n] ?? -1];
       return span ? k.key.slice(span[0], span[1]) : undefined;
     };
   }
@@ -237,7 +238,7 @@ class Compiler {
         warn(`${this.where(lineno)}: ${r.error}`);
         return undefined;
       }
-      return this.guard(lineno, pat.regexp, () => new PosixMatcher(r.source, pat.icase, r.nsub));
+      return this.guard(lineno, pat.regexp, () => new PosixMatcher(r.source, pat.icase, r.nsub, r.groupIndex));
     }
     const r = compilePcre(pat.regexp, {
       caseless: pat.caseless,

@@ -100,10 +100,15 @@ export function scanLogicalLines(buf: Buffer, path: string, sink: LineSink, warn
   emit();
 }
 
+/** Where C's string ends: the first NUL in [start, end), else end. */
+export function cEnd(buf: Uint8Array, start: number, end: number): number {
+  for (let i = start; i < end; i++) if (buf[i] === 0) return i;
+  return end;
+}
+
 /** The text of a line as C sees it: up to the first NUL, as a byte string. */
 export function lineText(buf: Buffer, start: number, end: number): string {
-  const nul = buf.indexOf(0, start);
-  return buf.toString('latin1', start, nul >= 0 && nul < end ? nul : end);
+  return buf.toString('latin1', start, cEnd(buf, start, end));
 }
 
 /** The UTF-8 check postmap/postalias apply to a whole logical line. */
@@ -133,8 +138,7 @@ export const split = { keyEnd: 0, valueStart: 0, valueEnd: 0, end: 0 };
  * string ends (first NUL).
  */
 export function splitKeyValue(buf: Buffer, start: number, end: number): Split {
-  const nul = buf.indexOf(0, start);
-  if (nul >= 0 && nul < end) end = nul;
+  end = cEnd(buf, start, end);
   split.end = end;
   let i = start;
   let inQuotes = false;

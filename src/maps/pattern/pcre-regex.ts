@@ -19,7 +19,9 @@
  * - atomic groups (?>X) and possessive quantifiers X*+ become (?=(X))\k,
  *   with the extra JS groups hidden from the $n numbering;
  * - \Q...\E, (?#...), /x white space and comments, named groups and
- *   back-references by name or relative number are resolved here.
+ *   back-references by name or relative number are resolved here;
+ * - a back-reference to a group that did not take part fails, as in PCRE
+ *   (JS would match the empty string): see Marker below.
  * A back-reference in a caseless part compares case-insensitively in PCRE;
  * JS can do that only with its global "i" flag, which is used when every
  * other part of the pattern is caseless too (JS then also folds the Latin-1
@@ -105,6 +107,7 @@ const ERR: Readonly<Record<number, string>> = {
   94: 'invalid hyphen in option setting',
   95: '(*alpha_assertion) not recognized',
   97: 'too many capturing groups (maximum 65535)',
+  99: '\\K is not allowed in lookarounds (but see PCRE2_EXTRA_ALLOW_LOOKAROUND_BSK)',
 };
 
 class PcreError extends Error {
@@ -136,9 +139,20 @@ const DATA_ESCAPES: Readonly<Record<string, number>> = { a: 7, e: 0x1b, f: 0x0c,
 
 type EscapeResult = { kind: 'char'; c: number } | { kind: 'esc'; esc: Esc } | { kind: 'ref'; n: number };
 
-/* Output pieces: text, a capturing group opening, a back-reference. */
+/*
+ * Output pieces: text, a capturing group opening, a back-reference, and the
+ * "this group took part" marker of a group that is referred back to.
+ *
+ * A back-reference to a group that did not take part fails in PCRE (and
+ * glibc) but matches the empty string in JS. So each referenced group starts
+ * with a marker that captures the whole subject, (?<=^(?=([^]*))[^]*), and
+ * the back-reference first checks that the marker spans the subject, which an
+ * unset marker (matching empty) cannot do unless the subject is empty.
+ */
 class Grp {
   js = 0;
+  /** The group's marker, when something refers back to it. */
+  marker: Grp | undefined;
 }
 class Ref {
   constructor(
@@ -146,7 +160,29 @@ class Ref {
     readonly caseless: boolean,
   ) {}
 }
-type Part = string | Grp | Ref;
+class Marker {
+  constructor(readonly of: Grp) {}
+}
+type Part = string | Grp | Ref | Marker;
+
+/** Number the JS groups in "(" order and write the source. */
+export function serializeParts(parts: Part[]): string {
+  let n = 0;
+  for (const part of parts) {
+    if (part instanceof Grp) part.js = ++n;
+    else if (part instanceof Marker && part.of.marker) part.of.marker.js = ++n;
+  }
+  let source = '';
+  for (const part of parts) {
+    if (typeof part === 'string') source += part;
+    else if (part instanceof Grp) source += '(';
+    else if (part instanceof Marker) source += part.of.marker ? '(?<=^(?=([^]*))[^]*)' : '';
+    else if (!part.grp) source += '';
+    else if (part.grp.marker) source += `(?:(?<=^(?=\\${part.grp.marker.js}$)[^]*)\\${part.grp.js})`;
+    else source += `(?:\\${part.grp.js})`;
+  }
+  return source;
+}
 
 interface Item {
   parts: Part[];
@@ -238,7 +274,9 @@ class Parser {
   private bracount = 0;
   private readonly groups = new Map<number, Grp>();
   private readonly names: { name: string; num: number }[] = [];
-  private readonly refs: { ref: Ref; num?: number; name?: string; offset: number }[] = [];
+  private readonly refs: { ref: Ref; num?: number; name?: string; offset: number; code?: number }[] = [];
+  private lookaroundDepth = 0;
+  private sawKInLookaround = false;
   private readonly lookbehinds: { offset: number; item: Item; branches: Item[] }[] = [];
   private caselessRef = false;
   /** Sets emitted (letters included) while not caseless: block the global "i" flag. */
@@ -280,6 +318,7 @@ class Parser {
       // Compile-phase checks, in PCRE2's order: lookbehind lengths, then references.
       for (const lb of this.lookbehinds) this.checkLookbehind(lb);
       for (const r of this.refs) {
+        if (r.code !== undefined) throw new PcreError(r.code, r.offset);
         if (r.name !== undefined) {
           const hit = this.names.find((n) => n.name === r.name);
           if (!hit) throw new PcreError(15, r.offset);
@@ -288,6 +327,7 @@ class Parser {
           if (r.num! > this.bracount) throw new PcreError(15, r.offset);
           r.ref.grp = this.groups.get(r.num!);
         }
+        if (r.ref.grp) r.ref.grp.marker ??= new Grp();
       }
       if (this.unsupportedWhat !== undefined) throw new Unsupported(this.unsupportedWhat);
       let flags = '';
@@ -299,15 +339,7 @@ class Parser {
         flags = 'i';
       }
       const parts: Part[] = this.anchored ? ['^(?:', ...body.parts, ')'] : body.parts;
-      // Number the JS groups in the order their "(" appears.
-      let n = 0;
-      for (const part of parts) if (part instanceof Grp) part.js = ++n;
-      let source = '';
-      for (const part of parts) {
-        if (typeof part === 'string') source += part;
-        else if (part instanceof Grp) source += '(';
-        else source += part.grp ? `(?:\\${part.grp.js})` : '';
-      }
+      const source = serializeParts(parts);
       const groupIndex: number[] = [0];
       for (let g = 1; g <= this.bracount; g++) groupIndex.push(this.groups.get(g)!.js);
       return { ok: true, source, flags, captureCount: this.bracount, groupIndex };
@@ -795,7 +827,8 @@ class Parser {
       case 'g':
         return this.namedRef(e.esc);
       case 'K':
-        return { ...this.unsupported('\\K'), quant: false };
+        if (this.lookaroundDepth > 0) this.sawKInLookaround = true;
+        return { ...this.unsupported('\\K'), quant: false, len: 0 };
       case 'X':
         return this.unsupported('\\X');
       default:
@@ -1162,7 +1195,7 @@ class Parser {
     const num = ++this.bracount;
     const grp = new Grp();
     this.groups.set(num, grp);
-    return this.groupBody(depth, (body) => [grp, ...body, ')'], false);
+    return this.groupBody(depth, (body) => [grp, new Marker(grp), ...body, ')'], false);
   }
 
   private namedCapture(depth: number, terminator: string): Item {
@@ -1179,26 +1212,38 @@ class Parser {
     this.names.push({ name, num });
     const grp = new Grp();
     this.groups.set(num, grp);
-    return this.groupBody(depth, (body) => [grp, ...body, ')'], false);
+    return this.groupBody(depth, (body) => [grp, new Marker(grp), ...body, ')'], false);
   }
 
   /** The body of a group up to its ")"; options set inside end with it. */
   private groupBody(depth: number, wrap: (body: Part[]) => Part[], assertion: boolean): Item {
     const saved = { ...this.flags };
+    if (assertion) this.lookaroundDepth++;
     const body = this.parseAlternation(depth + 1);
     if (this.i >= this.end) throw new PcreError(14, this.end);
     this.i++; // ")"
     this.flags = saved;
+    if (assertion) this.endLookaround();
     return { parts: wrap(body.parts), quant: true, len: assertion ? 0 : body.len, hasRef: body.hasRef };
+  }
+
+  /** A \\K inside a lookaround is a compile-time error (ERR99) at the lookaround's end. */
+  private endLookaround(): void {
+    if (--this.lookaroundDepth === 0 && this.sawKInLookaround) {
+      this.sawKInLookaround = false;
+      this.refs.push({ ref: new Ref(undefined, false), offset: this.i, code: 99 });
+    }
   }
 
   private lookbehind(depth: number, open: number, negative: boolean): Item {
     const saved = { ...this.flags };
+    this.lookaroundDepth++;
     const body = this.parseAlternation(depth + 1);
     const branches = this.lastBranches;
     if (this.i >= this.end) throw new PcreError(14, this.end);
     this.i++;
     this.flags = saved;
+    this.endLookaround();
     const item: Item = { parts: [negative ? '(?<!' : '(?<=', ...body.parts, ')'], quant: true, len: 0, hasRef: body.hasRef };
     this.lookbehinds.push({ offset: open, item, branches });
     return item;
@@ -1361,6 +1406,16 @@ class Parser {
     this.i++;
     if (this.i >= this.end) throw new PcreError(14, this.end);
     this.unsupported('(?(...) conditional group');
+    if (/[-+0-9]/.test(this.p[this.i] ?? '')) {
+      const n = this.readNumber(this.bracount, 61);
+      if (n !== undefined) {
+        if (n <= 0) throw new PcreError(15, this.i);
+        this.refs.push({ ref: new Ref(undefined, false), num: n, offset: this.i - 2 });
+        if (this.p[this.i] !== ')') throw new PcreError(24, this.i);
+        this.i++;
+        return this.groupBody(depth, (body) => ['(?:', ...body, ')'], false);
+      }
+    }
     if (this.p[this.i] !== '?' && this.p[this.i] !== '*') {
       const close = this.p.indexOf(')', this.i);
       if (close < 0) throw new PcreError(24, this.end);

@@ -21,6 +21,8 @@
  * - REG_NEWLINE: "." and "[^...]" do not match newline; "^"/"$" also match
  *   after/before one.
  *
+ * - A back-reference to a group that did not take part fails (see finish()).
+ *
  * Not reproduced: POSIX leftmost-longest matching. Whether a pattern matches
  * is the same; which text a group captures can differ when alternatives or
  * repetitions are ambiguous (JS takes the first alternative that succeeds).
@@ -33,7 +35,11 @@ export interface PosixOptions {
   newline: boolean;
 }
 
-export type PosixResult = { ok: true; source: string; nsub: number } | { ok: false; error: string };
+/**
+ * groupIndex[n] is the JS group holding POSIX group n (extra JS groups mark
+ * the groups that back-references use, see finish()).
+ */
+export type PosixResult = { ok: true; source: string; nsub: number; groupIndex: number[] } | { ok: false; error: string };
 
 /** regerror() texts of glibc, by REG_* code. */
 const REG_TEXT = {
@@ -135,6 +141,8 @@ class Parser {
   private completed = 0;
   /* Syntax bits (RE_SYNTAX_POSIX_EXTENDED or _BASIC, plus REG_* options). */
   private readonly ere: boolean;
+  /** Groups (0-based) that back-references use. */
+  private readonly referenced = new Set<number>();
 
   constructor(
     pattern: string,
@@ -150,11 +158,35 @@ class Parser {
     try {
       this.fetch(true);
       const tree = this.parseRegExp(0);
-      return { ok: true, source: tree?.s ?? '', nsub: this.nsub };
+      return this.finish(tree?.s ?? '');
     } catch (err) {
       if (err instanceof RegError) return { ok: false, error: err.message };
       throw err;
     }
+  }
+
+  /**
+   * Replace the group and back-reference placeholders (NUL never occurs in
+   * the emitted source otherwise). A back-reference to a group that did not
+   * take part must fail, as in glibc, while JS lets it match the empty
+   * string; so a referenced group starts with a marker capturing the whole
+   * subject, and the back-reference first checks the marker spans it.
+   */
+  private finish(src: string): PosixResult {
+    const groupIndex = [0];
+    const markerIndex = new Map<number, number>();
+    let n = 0;
+    const source = src.replace(/\0([GR])(\d+)\0/g, (_m, kind: string, num: string) => {
+      const g = Number(num);
+      if (kind === 'G') {
+        groupIndex[g + 1] = ++n;
+        if (!this.referenced.has(g)) return '(';
+        markerIndex.set(g, ++n);
+        return '((?<=^(?=([^]*))[^]*)';
+      }
+      return `(?:(?<=^(?=\\${markerIndex.get(g)}$)[^]*)\\${groupIndex[g + 1]})`;
+    });
+    return { ok: true, source, nsub: this.nsub, groupIndex };
   }
 
   private code(i: number): number {
@@ -359,7 +391,8 @@ class Parser {
         break;
       case T.BACKREF:
         if (!(this.completed & (1 << tok.idx))) throw new RegError('ESUBREG');
-        tree = { s: `(?:\\${tok.idx + 1})`, atom: true };
+        this.referenced.add(tok.idx);
+        tree = { s: `\0R${tok.idx}\0`, atom: true };
         break;
       case T.OPEN_DUP_NUM:
       case T.DUP_ASTERISK:
@@ -449,7 +482,7 @@ class Parser {
       if (this.tt() !== T.CLOSE_SUB) throw new RegError('EPAREN');
     }
     if (cur <= 8) this.completed |= 1 << cur;
-    return { s: '(' + (inner?.s ?? '') + ')', atom: true };
+    return { s: `\0G${cur}\0${inner?.s ?? ''})`, atom: true };
   }
 
   /** fetch_number(): -1 empty, -2 error, at most RE_DUP_MAX + 1. */
