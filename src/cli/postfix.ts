@@ -20,7 +20,9 @@
  *   postsuper queue scan yet (postsuper is not implemented yet).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { lookupGid } from '../auth/unix-users.js';
+import { getpwnam } from '../queue/submit.js';
 import { dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
@@ -223,15 +225,29 @@ function runTool(name: string, args: string[]): number {
 /** post-install create-missing: the queue directories, pid/ and data_directory. */
 function createMissing(cfg: Cfg): void {
   const q = cfg.get('queue_directory');
-  const dirs: Array<[string, number]> = [
-    ['active', 0o700], ['bounce', 0o700], ['corrupt', 0o700], ['defer', 0o700], ['deferred', 0o700],
-    ['flush', 0o700], ['hold', 0o700], ['incoming', 0o700], ['private', 0o700], ['saved', 0o700],
-    ['trace', 0o700], ['maildrop', 0o730], ['public', 0o710], ['pid', 0o755],
+  // postfix-files: [directory, mode, group is $setgid_group]; pid stays root's.
+  const dirs: Array<[string, number, boolean]> = [
+    ['active', 0o700, false], ['bounce', 0o700, false], ['corrupt', 0o700, false], ['defer', 0o700, false],
+    ['deferred', 0o700, false], ['flush', 0o700, false], ['hold', 0o700, false], ['incoming', 0o700, false],
+    ['private', 0o700, false], ['saved', 0o700, false], ['trace', 0o700, false], ['maildrop', 0o730, true],
+    ['public', 0o710, true],
   ];
+  // As root, new directories belong to $mail_owner (and $setgid_group), as
+  // post-install create-missing makes them: the daemons drop to that user.
+  const asRoot = process.getuid?.() === 0;
+  const owner = asRoot ? getpwnam(cfg.get('mail_owner')) : undefined;
+  const setgidGid = asRoot ? lookupGid(cfg.get('setgid_group')) : undefined;
+  const make = (path: string, mode: number, uid?: number, gid?: number) => {
+    if (existsSync(path)) return;
+    mkdirSync(path, { recursive: true, mode });
+    chmodSync(path, mode);
+    if (uid !== undefined) chownSync(path, uid, gid ?? -1);
+  };
   try {
     mkdirSync(q, { recursive: true, mode: 0o755 });
-    for (const [d, mode] of dirs) mkdirSync(join(q, d), { recursive: true, mode });
-    mkdirSync(cfg.get('data_directory'), { recursive: true, mode: 0o700 });
+    for (const [d, mode, grp] of dirs) make(join(q, d), mode, owner?.uid, grp ? setgidGid : owner?.gid);
+    make(join(q, 'pid'), 0o755);
+    make(cfg.get('data_directory'), 0o700, owner?.uid, owner?.gid);
   } catch (err) {
     fatal(`unable to create missing queue directories: ${(err as Error).message}`);
   }

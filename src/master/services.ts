@@ -8,20 +8,24 @@
  * Postern yet` once per start or reload, and the rest of the system runs.
  *
  * BUILTIN commands need no process of their own: postlogd's job (append to
- * maillog_file) is done by every Postern process itself, see log/maillog.ts.
+ * maillog_file) is done by every Postern process itself, see log/maillog.ts;
+ * cleanup runs inside the process that receives the message (smtpd, pickup),
+ * see cleanup/service.ts.
  */
 import type { WorkerModule } from './types.js';
 
 export type WorkerLoader = () => Promise<WorkerModule>;
 
 export const serviceRegistry: Readonly<Record<string, WorkerLoader>> = {
+  smtpd: () => import('../smtpd/worker.js').then((m) => m.smtpdWorker),
+  pickup: () => import('../pickup/service.js').then((m) => m.pickupWorker),
   // Test workers (not Postfix commands): an echo server and a worker that
   // dies on startup, used by test/integration/master.test.ts.
   'postern-echo': () => import('./test-workers.js').then((m) => m.echoWorker),
   'postern-crash': () => import('./test-workers.js').then((m) => m.crashWorker),
 };
 
-export const BUILTIN_COMMANDS: ReadonlySet<string> = new Set(['postlogd']);
+export const BUILTIN_COMMANDS: ReadonlySet<string> = new Set(['postlogd', 'cleanup']);
 
 export function workerLoader(command: string): WorkerLoader | undefined {
   return Object.hasOwn(serviceRegistry, command) ? serviceRegistry[command] : undefined;
