@@ -235,7 +235,7 @@ async function loginRequest(side: Side): Promise<string[]> {
 
 const skip = !realDovecotRunnable() && 'real Dovecot cannot run here (needs root and the dovecot/dovenull users)';
 
-describe('auth protocol: Postern vs real Dovecot on the same passdb', { skip, concurrency: true }, () => {
+describe('auth protocol: Postern vs real Dovecot on the same passdb', { skip }, () => {
   let tmp: ScratchDir;
   let real: RealDovecot;
   let ours: AuthService;
