@@ -101,14 +101,15 @@ describe('pattern tables vs real postmap', { skip }, () => {
   it('fixtures: same results and warnings; .ref files current', async () => {
     const cases = patternCases();
     assert.ok(cases.length >= 10, `only ${cases.length} fixtures`);
-    const reals = await inParallel(cases, 4, (c) => runRealPostmap(cfg.dir, PATTERN_FIXTURES, c.type, c.file, c.keys));
+    const reals = await inParallel(cases, 4, (c) => runRealPostmap(cfg.dir, PATTERN_FIXTURES, c.type, c.file, c.keys, c.headers));
     cases.forEach((c, k) => {
       const real = reals[k]!;
       const ours = runOursOnCase(c);
-      assert.equal(ours.stderr, real.stderr, `${c.file}: warnings`);
-      assert.equal(ours.stdout, real.stdout, `${c.file}: results`);
-      assert.equal(ours.status, real.status, `${c.file}: status`);
-      const refFile = join(PATTERN_FIXTURES, `${c.file}.ref`);
+      const what = `${c.file}${c.headers ? ' (headers)' : ''}`;
+      assert.equal(ours.stderr, real.stderr, `${what}: warnings`);
+      assert.equal(ours.stdout, real.stdout, `${what}: results`);
+      assert.equal(ours.status, real.status, `${what}: status`);
+      const refFile = join(PATTERN_FIXTURES, `${c.file}${c.headers ? '.msg' : ''}.ref`);
       if (process.env.POSTERN_UPDATE_REFS) writeFileSync(refFile, Buffer.from(formatRef(real), 'latin1'));
       else assert.equal(readFileSync(refFile, 'latin1'), formatRef(real), `${c.file}.ref is stale (POSTERN_UPDATE_REFS=1)`);
     });

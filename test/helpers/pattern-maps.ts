@@ -4,7 +4,9 @@
  * real postmap, and put the result in one comparable text.
  *
  * Fixtures live in fixtures/maps/pattern: NAME.TYPE is the table,
- * NAME.TYPE.in the keys (one per line, the whole line is the key) and
+ * NAME.TYPE.in the keys (one per line, the whole line is the key), or
+ * NAME.TYPE.msg a message whose logical headers are the keys
+ * (`postmap -h -q -`: a folded header is one key, newlines kept), and
  * NAME.TYPE.ref what real postmap printed (stdout, stderr, exit status),
  * regenerated with POSTERN_UPDATE_REFS=1 by the differential test.
  *
@@ -29,8 +31,21 @@ export interface PatternCase {
   /** Table file name, relative to the fixture directory (as given to postmap). */
   file: string;
   type: PatternType;
-  /** The keys file content. */
+  /** The keys file content (.in), or the message (.msg). */
   keys: string;
+  /** Header mode: the keys are the logical headers of a message (postmap -h). */
+  headers: boolean;
+}
+
+/** The logical headers of a message, as `postmap -h` queries them. */
+export function messageHeaders(msg: string): string[] {
+  const out: string[] = [];
+  for (const line of msg.split('\n')) {
+    if (/^[ \t]/.test(line) && out.length > 0) out[out.length - 1] += `\n${line}`;
+    else if (/^[!-9;-~]+:/.test(line)) out.push(line);
+    else break;
+  }
+  return out;
 }
 
 /** Every NAME.TYPE with a NAME.TYPE.in beside it. */
@@ -39,14 +54,18 @@ export function patternCases(): PatternCase[] {
   const out: PatternCase[] = [];
   for (const file of names) {
     const m = /\.(regexp|pcre|cidr)$/.exec(file);
-    if (!m || !names.includes(`${file}.in`)) continue;
-    out.push({ file, type: m[1] as PatternType, keys: readFileSync(join(PATTERN_FIXTURES, `${file}.in`), 'latin1') });
+    if (!m) continue;
+    for (const ext of ['in', 'msg']) {
+      if (!names.includes(`${file}.${ext}`)) continue;
+      const keys = readFileSync(join(PATTERN_FIXTURES, `${file}.${ext}`), 'latin1');
+      out.push({ file, type: m[1] as PatternType, keys, headers: ext === 'msg' });
+    }
   }
   return out;
 }
 
 /** Open the table text with Postern's driver and query every key, collecting warnings. */
-export function runOurs(type: PatternType, name: string, text: string, keys: string, dictFlags = 0): RunResult {
+export function runOurs(type: PatternType, name: string, text: string, keys: string | string[], dictFlags = 0): RunResult {
   let stderr = '';
   const collect: MsgOutput = (level, msg) => {
     stderr += `postmap: ${level}: ${msg}\n`;
@@ -59,8 +78,8 @@ export function runOurs(type: PatternType, name: string, text: string, keys: str
   try {
     const table =
       type === 'cidr' ? CidrTable.fromText(name, text, name, dictFlags) : PatternTable.fromText(type, name, text, name, dictFlags);
-    const lines = keys.split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
+    const lines = typeof keys === 'string' ? keys.split('\n') : keys;
+    if (typeof keys === 'string' && lines[lines.length - 1] === '') lines.pop();
     for (const key of lines) {
       const v = table.lookupSync(key);
       if (v !== undefined) {
@@ -111,7 +130,8 @@ export async function runOursOpened(type: PatternType, name: string, keys: strin
 }
 
 export function runOursOnCase(c: PatternCase): RunResult {
-  return runOurs(c.type, c.file, readFileSync(join(PATTERN_FIXTURES, c.file), 'latin1'), c.keys);
+  const text = readFileSync(join(PATTERN_FIXTURES, c.file), 'latin1');
+  return runOurs(c.type, c.file, text, c.headers ? messageHeaders(c.keys) : c.keys);
 }
 
 /** A private Postfix config directory for real postmap; call cleanup() when done. */
@@ -124,10 +144,18 @@ export function postmapConfigDir(): { dir: string; cleanup: () => void } {
   return t;
 }
 
-/** Real `postmap -c CONFIG -q - TYPE:FILE < keys`, run in cwd. */
-export function runRealPostmap(configDir: string, cwd: string, type: PatternType, file: string, keys: string): Promise<RunResult> {
+/** Real `postmap -c CONFIG [-h] -q - TYPE:FILE < keys`, run in cwd. */
+export function runRealPostmap(
+  configDir: string,
+  cwd: string,
+  type: PatternType,
+  file: string,
+  keys: string,
+  headers = false,
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn('postmap', ['-c', configDir, '-q', '-', `${type}:${file}`], {
+    const args = ['-c', configDir, ...(headers ? ['-h'] : []), '-q', '-', `${type}:${file}`];
+    const child = spawn('postmap', args, {
       cwd,
       env: { PATH: '/usr/sbin:/usr/bin:/bin' },
     });

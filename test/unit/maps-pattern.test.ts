@@ -18,8 +18,8 @@ describe('pattern table fixtures match real postmap (.ref)', () => {
   const cases = patternCases();
   it('has the fixtures', () => assert.ok(cases.length >= 10));
   for (const c of cases) {
-    it(c.file, () => {
-      const ref = readFileSync(join(PATTERN_FIXTURES, `${c.file}.ref`), 'latin1');
+    it(`${c.file}${c.headers ? ' (headers)' : ''}`, () => {
+      const ref = readFileSync(join(PATTERN_FIXTURES, `${c.file}${c.headers ? '.msg' : ''}.ref`), 'latin1');
       assert.equal(formatRef(runOursOnCase(c)), ref);
     });
   }
