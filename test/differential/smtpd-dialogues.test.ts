@@ -16,7 +16,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { REPO } from '../helpers/postfix-diff.js';
-import { freePort, type RealPostfix, realPostfixUsable, startRealPostfix } from '../helpers/real-postfix.js';
+import { freePorts, type RealPostfix, realPostfixUsable, startRealPostfix } from '../helpers/real-postfix.js';
 import {
   type DialogueFixture,
   formatDialogue,
@@ -83,8 +83,9 @@ describe('smtpd dialogues: Postern vs real Postfix', { skip: !realPostfixUsable(
   }
 
   before(async () => {
+    const free = await freePorts(services.length * COPIES);
     for (const s of services) {
-      for (let n = 0; n < COPIES; n++) ports.set(`${s.name}#${n}`, await freePort());
+      for (let n = 0; n < COPIES; n++) ports.set(`${s.name}#${n}`, free.pop()!);
     }
     real = await startRealPostfix({
       main: readFileSync(join(FIX, 'main.cf'), 'latin1'),
