@@ -114,7 +114,7 @@ const MODIFIERS: Record<string, Modifier> = {
 };
 const MAX_MODIFIER_COUNT = 10;
 
-/** Hash methods usable as %{name:field} (lib/hash-method.c; md4 only where OpenSSL still has it). */
+/** Hash methods usable as %{name:field} (lib/hash-method.c hash_methods[]). */
 const HASH_METHODS: Record<string, string> = {
   md4: 'md4',
   md5: 'md5',
@@ -124,7 +124,63 @@ const HASH_METHODS: Record<string, string> = {
   sha512: 'sha512',
   'sha3-256': 'sha3-256',
   'sha3-512': 'sha3-512',
+  size: 'size',
 };
+
+/** MD4 (RFC 1320): OpenSSL 3 keeps it in the legacy provider, which Node does not load. */
+function md4(data: Buffer): Buffer {
+  const st = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
+  const padLen = (data.length % 64 < 56 ? 56 : 120) - (data.length % 64);
+  const msg = Buffer.alloc(data.length + padLen + 8);
+  data.copy(msg);
+  msg[data.length] = 0x80;
+  msg.writeUInt32LE((data.length * 8) >>> 0, msg.length - 8);
+  msg.writeUInt32LE(Math.floor((data.length * 8) / 2 ** 32), msg.length - 4);
+  const rotl = (x: number, n: number) => ((x << n) | (x >>> (32 - n))) >>> 0;
+  for (let off = 0; off < msg.length; off += 64) {
+    const x = Array.from({ length: 16 }, (_, i) => msg.readUInt32LE(off + i * 4));
+    let [a, b, c, d] = st as [number, number, number, number];
+    const f = (p: number, q: number, r: number) => (p & q) | (~p & r);
+    const g = (p: number, q: number, r: number) => (p & q) | (p & r) | (q & r);
+    const h = (p: number, q: number, r: number) => p ^ q ^ r;
+    for (const i of [0, 4, 8, 12]) {
+      a = rotl((a + f(b, c, d) + x[i]!) >>> 0, 3);
+      d = rotl((d + f(a, b, c) + x[i + 1]!) >>> 0, 7);
+      c = rotl((c + f(d, a, b) + x[i + 2]!) >>> 0, 11);
+      b = rotl((b + f(c, d, a) + x[i + 3]!) >>> 0, 19);
+    }
+    for (const i of [0, 1, 2, 3]) {
+      a = rotl((a + g(b, c, d) + x[i]! + 0x5a827999) >>> 0, 3);
+      d = rotl((d + g(a, b, c) + x[i + 4]! + 0x5a827999) >>> 0, 5);
+      c = rotl((c + g(d, a, b) + x[i + 8]! + 0x5a827999) >>> 0, 9);
+      b = rotl((b + g(c, d, a) + x[i + 12]! + 0x5a827999) >>> 0, 13);
+    }
+    for (const i of [0, 2, 1, 3]) {
+      a = rotl((a + h(b, c, d) + x[i]! + 0x6ed9eba1) >>> 0, 3);
+      d = rotl((d + h(a, b, c) + x[i + 8]! + 0x6ed9eba1) >>> 0, 9);
+      c = rotl((c + h(d, a, b) + x[i + 4]! + 0x6ed9eba1) >>> 0, 11);
+      b = rotl((b + h(c, d, a) + x[i + 12]! + 0x6ed9eba1) >>> 0, 15);
+    }
+    st[0] = (st[0]! + a) >>> 0;
+    st[1] = (st[1]! + b) >>> 0;
+    st[2] = (st[2]! + c) >>> 0;
+    st[3] = (st[3]! + d) >>> 0;
+  }
+  const out = Buffer.alloc(16);
+  st.forEach((w, i) => out.writeUInt32LE(w, i * 4));
+  return out;
+}
+
+/** One digest of `data` with `method` (the "size" method gives the length as a big-endian uint64). */
+function digest(method: string, data: Buffer): Buffer {
+  if (method === 'md4') return md4(data);
+  if (method === 'size') {
+    const b = Buffer.alloc(8);
+    b.writeBigUInt64BE(BigInt(data.length));
+    return b;
+  }
+  return createHash(method).update(data).digest();
+}
 
 class Expander {
   error: string | undefined;
@@ -188,9 +244,9 @@ class Expander {
     const isPkcs5 = algo === 'pkcs5';
     const method = isPkcs5 ? 'sha256' : HASH_METHODS[algo];
     if (method === undefined) {
-      // Extension names are matched case-insensitively but hash_method_lookup() is exact.
-      this.setError(`Unknown variable '%${key}'`, true);
-      return { value: `UNSUPPORTED_VARIABLE_${key}`, ret: 0 };
+      // The extension name matched case-insensitively, but hash_method_lookup() is exact:
+      // var_expand_hash() gives up without an error text.
+      return { value: '', ret: 0 };
     }
     const fv = this.long(field);
     if (fv.ret < 1) return { value: fv.value, ret: fv.ret };
@@ -198,7 +254,7 @@ class Expander {
     let truncbits = 0;
     let salt = isPkcs5 ? field : '';
     let format: 'hex' | 'base64' = 'hex';
-    const digestBytes = createHash(method).digest().length;
+    const digestBytes = digest(method, Buffer.alloc(0)).length;
     for (const a of args) {
       const eq = a.indexOf('=');
       if (eq < 0) continue;
@@ -244,11 +300,7 @@ class Expander {
         out = pbkdf2Sync(Buffer.from(fv.value, 'latin1'), Buffer.from(salt, 'latin1'), rounds, 336, 'sha256');
       } else {
         out = Buffer.from(fv.value, 'latin1');
-        for (let i = 0; i < rounds; i++) {
-          const h = createHash(method);
-          if (salt.length > 0) h.update(Buffer.from(salt, 'latin1'));
-          out = h.update(out).digest();
-        }
+        for (let i = 0; i < rounds; i++) out = digest(method, salt.length > 0 ? Buffer.concat([Buffer.from(salt, 'latin1'), out]) : out);
       }
     } catch (e) {
       this.setError(`Cannot hash: ${(e as Error).message}`, true);
@@ -560,4 +612,47 @@ export function varHasKey(str: string, key: string | undefined, longKey?: string
     }
   }
   return false;
+}
+
+/** What a mail process knows about its user (lib-storage mail_user_var_expand_table). */
+export interface MailUserVars {
+  username: string;
+  service: string;
+  home?: string;
+  localIp?: string;
+  remoteIp?: string;
+  pid?: number;
+  uid: number | string;
+  gid: number | string;
+  sessionId?: string;
+  /** The login name when it differs (master user logins). */
+  authUser?: string;
+  /** The `hostname` setting (default: the system host name). */
+  hostname?: string;
+}
+
+/** %u %n %d %s %h %l %r %p %i and the long names, as mail processes and `doveadm user -e` expand them. */
+export function mailUserVarTable(u: MailUserVars): VarTable {
+  const at = u.username.indexOf('@');
+  const auth = u.authUser ?? u.username;
+  const aat = auth.indexOf('@');
+  return [
+    { key: 'u', long: 'user', value: u.username },
+    { key: 'n', long: 'username', value: at < 0 ? u.username : u.username.slice(0, at) },
+    { key: 'd', long: 'domain', value: at < 0 ? undefined : u.username.slice(at + 1) },
+    { key: 's', long: 'service', value: u.service },
+    { key: 'h', long: 'home', value: u.home },
+    { key: 'l', long: 'lip', value: u.localIp },
+    { key: 'r', long: 'rip', value: u.remoteIp },
+    { key: 'p', long: 'pid', value: String(u.pid ?? process.pid) },
+    { key: 'i', long: 'uid', value: String(u.uid) },
+    { long: 'gid', value: String(u.gid) },
+    { long: 'session', value: u.sessionId },
+    { long: 'auth_user', value: auth },
+    { long: 'auth_username', value: aat < 0 ? auth : auth.slice(0, aat) },
+    { long: 'auth_domain', value: aat < 0 ? undefined : auth.slice(aat + 1) },
+    { long: 'hostname', value: u.hostname ?? hostname() },
+    { long: 'local_ip', value: u.localIp },
+    { long: 'remote_ip', value: u.remoteIp },
+  ];
 }
