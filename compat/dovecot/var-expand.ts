@@ -167,7 +167,7 @@ function md4(data: Buffer): Buffer {
     st[3] = (st[3]! + d) >>> 0;
   }
   const out = Buffer.alloc(16);
-  st.forEach((w, i) => out.writeUInt32LE(w, i * 4));
+  for (let i = 0; i < 4; i++) out.writeUInt32LE(st[i]!, i * 4);
   return out;
 }
 

@@ -123,7 +123,7 @@ describe('%-variables: var-expand vs real doveadm user -e', { skip }, () => {
         const ourParts = shown(joined).replace(/\n\[exit=0\]$/, '').split(SEP);
         assert.equal(realParts.length, TEMPLATES.length, `doveadm output for ${user}: ${real1}`);
         for (let i = 0; i < TEMPLATES.length; i++) assert.equal(ourParts[i], realParts[i], `template ${TEMPLATES[i]} for ${user}`);
-        realErrors.forEach((want, i) => assert.equal(shown(ERROR_TEMPLATES[i]!), want, `template ${ERROR_TEMPLATES[i]}`));
+        for (let i = 0; i < realErrors.length; i++) assert.equal(shown(ERROR_TEMPLATES[i]!), realErrors[i], `template ${ERROR_TEMPLATES[i]}`);
       }
     } finally {
       client.close();
