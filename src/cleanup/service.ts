@@ -142,7 +142,10 @@ export class PosternCleanupSession implements CleanupSession {
   /** HOLD / DISCARD decided by the client (smtpd access map actions). */
   setExtraFlags(flags: number): void {
     this.begin();
-    this.putRecord(Rec.FLGS, String(flags));
+    // Before the content: with the envelope (smtpd at DATA); after it: in
+    // the extracted segment (smtpd at end of data).
+    if (this.inContent) this.extracted.push([Rec.FLGS, String(flags)]);
+    else this.putRecord(Rec.FLGS, String(flags));
   }
 
   writeLine(line: Buffer, continued = false): void {

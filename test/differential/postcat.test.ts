@@ -124,7 +124,7 @@ describe('postcat vs real postcat', { skip: !realPostfixAvailable() }, () => {
         .split('\n')
         .filter((l) => !VERBOSE_NOISE.test(l))
         .join('\n');
-    assert.equal(ours.stdout, real.stdout, `stdout of postcat ${args.join(' ')}`);
+    assert.equal(ours.stdout, real.stdout, `stdout of postcat ${args.join(' ')} (status ${ours.status}; ${ours.stderr})`);
     assert.equal(ours.stderr, drop(real.stderr), `stderr of postcat ${args.join(' ')}`);
     assert.equal(ours.status, real.status, `status of postcat ${args.join(' ')}`);
   }
