@@ -11,7 +11,7 @@ describe('PostfixConfig.forTransport', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   writeFileSync(
     join(dir, 'main.cf'),
-    'default_destination_concurrency_limit = 7\nrelay_destination_concurrency_limit = ${default_destination_concurrency_limit}0\n',
+    'default_destination_concurrency_limit = 7\nrelay_destination_concurrency_limit = $(default_destination_concurrency_limit)0\n',
   );
   const cfg = loadPostfixConfig({ configDir: dir });
 
