@@ -67,6 +67,7 @@ export class AuthClientConnection {
   }
 
   private log(level: 'error' | 'info' | 'debug', msg: string): void {
+    if (level === 'debug' && !this.server.auth.set.debug) return;
     this.server.log(level, msg);
   }
 
