@@ -138,6 +138,9 @@ describe('doveadm pw differential', { skip: !realDoveadmAvailable() && 'real dov
       pw('-s', 'plain', '-p', 'x', '-r', 'abc'),
       pw('-s', 'plain', '-p', 'x', '-r', '99999999999999999999'),
       pw('-s', 'argon2i', '-p', 'x', '-r', '2'),
+      pw('-s', 'SHA512-CRYPT', '-p', 'z'.repeat(600)),
+      pw('-s', 'DES-CRYPT', '-p', 'z'.repeat(512)),
+      pw('-t', '{SHA512-CRYPT}*0', '-p', 'z'.repeat(600)),
     ]);
   });
 

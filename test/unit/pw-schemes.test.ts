@@ -26,7 +26,10 @@ import {
   passwordDecode,
   verifyPassword,
 } from '../../src/auth/schemes/index.js';
-import { Sha256, Sha512 } from '../../src/auth/schemes/sha2-block.js';
+import { Sha256 } from '../../src/auth/schemes/sha2-block.js';
+import { Sha512 } from '../../src/auth/schemes/sha512-wasm.js';
+import { moduleBytes } from '../../src/auth/schemes/sha512-wasm-build.js';
+import { SHA512_WASM_BASE64 } from '../../src/auth/schemes/sha512-wasm.gen.js';
 import { ALL_COMMANDS, findCommand, registeredCommands } from '../../src/cli/doveadm/core/commands.js';
 import { getoptLong, parseParams, strToInt64 } from '../../src/cli/doveadm/core/params.js';
 import { usageLines } from '../../src/cli/doveadm/core/usage.js';
@@ -119,7 +122,10 @@ describe('crypt(3) as libxcrypt computes it', () => {
 });
 
 describe('hash primitives', () => {
-  it('SHA-256 and SHA-512 blocks agree with node:crypto for 0..300 bytes in pieces', () => {
+  it('the generated SHA-512 module is what sha512-wasm-build.ts writes', () => {
+    assert.equal(Buffer.from(moduleBytes()).toString('base64'), SHA512_WASM_BASE64);
+  });
+  it('SHA-256 (JS) and SHA-512 (WebAssembly) agree with node:crypto for 0..300 bytes in pieces', () => {
     const h512 = new Sha512(300);
     const h256 = new Sha256(300);
     for (let n = 0; n <= 300; n++) {

@@ -9,7 +9,8 @@
  */
 import { createHash } from 'node:crypto';
 import { CRYPT_B64 } from './encoding.js';
-import { Sha256, Sha512 } from './sha2-block.js';
+import { Sha256 } from './sha2-block.js';
+import { CRYPT_MAX_PASSWORD, sha512CryptRounds } from './sha512-wasm.js';
 
 const ORDER256: ReadonlyArray<readonly [number, number, number]> = [
   [0, 10, 20], [21, 1, 11], [12, 22, 2], [3, 13, 23], [24, 4, 14],
@@ -68,7 +69,7 @@ export function shaCrypt(password: Buffer, setting: string): string | undefined 
   for (n = P.length; n > len; n -= len) a.update(B);
   a.update(B.subarray(0, n));
   for (n = P.length; n > 0; n >>= 1) a.update(n & 1 ? B : P);
-  let A = a.digest();
+  let A: Buffer = a.digest();
 
   const dp = H();
   for (let i = 0; i < P.length; i++) dp.update(P);
@@ -80,18 +81,26 @@ export function shaCrypt(password: Buffer, setting: string): string | undefined 
   const Ss = ds.digest().subarray(0, salt.length);
 
   // The rounds: at most two password copies, the salt and one digest per round.
-  const h = alg === 'sha256' ? new Sha256(2 * len + 16 + 2 * P.length) : new Sha512(2 * len + 16 + 2 * P.length);
-  let cur: Uint8Array = Buffer.from(A);
-  const parts: Uint8Array[] = [];
-  for (let r = 0; r < rounds; r++) {
-    parts.length = 0;
-    parts.push(r & 1 ? Ps : cur);
-    if (r % 3) parts.push(Ss);
-    if (r % 7) parts.push(Ps);
-    parts.push(r & 1 ? cur : Ps);
-    cur = h.digest(parts);
+  if (alg === 'sha512' && P.length <= CRYPT_MAX_PASSWORD) A = sha512CryptRounds(A, Ps, Ss, rounds);
+  else {
+    const h = alg === 'sha256' ? new Sha256(2 * len + 16 + 2 * P.length) : undefined;
+    let cur: Uint8Array = A;
+    const parts: Uint8Array[] = [];
+    for (let r = 0; r < rounds; r++) {
+      parts.length = 0;
+      parts.push(r & 1 ? Ps : cur);
+      if (r % 3) parts.push(Ss);
+      if (r % 7) parts.push(Ps);
+      parts.push(r & 1 ? cur : Ps);
+      if (h) cur = h.digest(parts);
+      else {
+        const c = H();
+        for (const p of parts) c.update(p);
+        cur = c.digest();
+      }
+    }
+    A = Buffer.from(cur);
   }
-  A = Buffer.from(cur);
   let out = '';
   for (const [x, y, z] of id === '$5$' ? ORDER256 : ORDER512) out += cryptB64Group(A[x]!, A[y]!, A[z]!, 4);
   out += id === '$5$' ? cryptB64Group(0, A[31]!, A[30]!, 3) : cryptB64Group(0, 0, A[63]!, 2);

@@ -7,6 +7,8 @@
  * Supported settings: "$1$" (MD5-crypt), "$5$", "$6$" (SHA-crypt) and
  * traditional DES (2 salt characters). libxcrypt refuses any setting that
  * holds a byte <= 0x20 or >= 0x7f or one of `! * : ; \`, and so do we.
+ * Passphrases of 512 bytes or more fail, as in libxcrypt (doveadm then prints
+ * the failure token: "{SHA512-CRYPT}*0").
  * Not supported (crypt() "fails", so the password does not match):
  * yescrypt "$y$", gost-yescrypt "$gy$", scrypt "$7$", "$sha1$", SunMD5
  * "$md5", BSDi "_", NT "$3$". bcrypt "$2?$" never reaches crypt(): Dovecot
@@ -25,9 +27,18 @@ export function badSettingChars(setting: string): boolean {
   return /[!*:;\\]/.test(setting);
 }
 
+/** libxcrypt's CRYPT_MAX_PASSPHRASE_SIZE: longer passphrases (with their NUL) fail. */
+const MAX_PASSPHRASE = 512;
+
+/** crypt(3)'s failure token for a setting: "*0", or "*1" if the setting starts with "*0". */
+export function failureToken(setting: string): string {
+  return setting.startsWith('*0') ? '*1' : '*0';
+}
+
 /** crypt(3): the hash string, or undefined where libxcrypt returns a failure token. */
 export function libcCrypt(password: Buffer, setting: string): string | undefined {
   if (setting.length === 0 || badSettingChars(setting)) return undefined;
+  if (password.length >= MAX_PASSPHRASE) return undefined;
   if (setting.startsWith('$1$')) return md5Crypt(password, Buffer.from(setting, 'latin1'));
   if (setting.startsWith('$5$') || setting.startsWith('$6$')) return shaCrypt(password, setting);
   if (setting[0] === '$' || setting[0] === '_') return undefined;

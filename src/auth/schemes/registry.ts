@@ -10,10 +10,9 @@
  */
 import { argon2Generate, argon2Verify } from './argon2.js';
 import { bcryptGenerate, bcryptVerify } from './bcrypt.js';
-import { libcCrypt } from './crypt.js';
+import { failureToken, libcCrypt } from './crypt.js';
 import { md5Crypt } from './crypt-md5.js';
-import { SHA_CRYPT_ROUNDS_DEFAULT, SHA_CRYPT_ROUNDS_MAX, SHA_CRYPT_ROUNDS_MIN, shaCrypt } from './crypt-sha2.js';
-import { desCrypt } from './crypt-des.js';
+import { SHA_CRYPT_ROUNDS_DEFAULT, SHA_CRYPT_ROUNDS_MAX, SHA_CRYPT_ROUNDS_MIN } from './crypt-sha2.js';
 import { base64Decode, hexDecode } from './encoding.js';
 import {
   cramMd5Context,
@@ -71,7 +70,7 @@ function shaCryptGenerate(id: '5' | '6', pw: Buffer, p: GenParams): Buffer {
   else if (r > SHA_CRYPT_ROUNDS_MAX) r = SHA_CRYPT_ROUNDS_MAX;
   const salt = randomSalt(16);
   const setting = r === SHA_CRYPT_ROUNDS_DEFAULT ? `$${id}$${salt}` : `$${id}$rounds=${r}$${salt}`;
-  return latin1(shaCrypt(pw, setting)!);
+  return latin1(libcCrypt(pw, setting) ?? failureToken(setting));
 }
 
 const md5CryptGenerate = (pw: Buffer): Buffer => latin1(md5Crypt(pw, latin1(randomSalt(8))));
@@ -147,7 +146,10 @@ const SCHEMES: Scheme[] = [
   def('OTP', 'none', 0, 'otp', otpGenerate, (pw, _p, raw) => otpVerify(pw, raw)),
   def('PBKDF2', 'none', 0, 'pbkdf2', (pw, p) => pbkdf2Generate(pw, p.rounds), (pw, _p, raw) => pbkdf2Verify(pw, raw)),
   // password_scheme_register_crypt(): the libc ones pass the start-up self-test on glibc/libxcrypt.
-  def('DES-CRYPT', 'none', 0, 'des-crypt', (pw) => latin1(desCrypt(pw, randomSalt(2))!), cryptVerify),
+  def('DES-CRYPT', 'none', 0, 'des-crypt', (pw) => {
+    const salt = randomSalt(2);
+    return latin1(libcCrypt(pw, salt) ?? failureToken(salt));
+  }, cryptVerify),
   def('SHA256-CRYPT', 'none', 0, 'sha256-crypt', (pw, p) => shaCryptGenerate('5', pw, p), cryptVerify),
   def('SHA512-CRYPT', 'none', 0, 'sha512-crypt', (pw, p) => shaCryptGenerate('6', pw, p), cryptVerify),
   def('BLF-CRYPT', 'none', 0, 'blf-crypt', async (pw, p) => latin1(await bcryptGenerate(pw, p.rounds)), async (pw, _p, raw) =>
