@@ -9,7 +9,7 @@
 import { readSync } from 'node:fs';
 import { type PostfixConfig, loadPostfixConfig } from '../../compat/postfix/config.js';
 import { fatal, info, warn } from '../log/msg.js';
-import { activateUtf8, needUtf8Activation, printable } from '../maps/dict-utf8.js';
+import { type SyncLookup, activateUtf8, needUtf8Activation, printable } from '../maps/dict-utf8.js';
 import { openTable } from '../maps/registry.js';
 import { DictError, DictFlag, type LookupTable, type OpenOptions } from '../maps/types.js';
 import { flushStdout, out } from '../util/out.js';
@@ -140,17 +140,52 @@ export async function lookupOrFatal(
   key: string,
   style: LookupStyle,
 ): Promise<string | undefined> {
+  const v = lookupMaybeSync(tool, t, key, style);
+  return v instanceof Promise ? await v : v;
+}
+
+/**
+ * lookupOrFatal without a promise when the table can answer synchronously
+ * (a million-key postmap -q - pays for every promise).
+ */
+export function lookupMaybeSync(
+  tool: MapTool,
+  t: LookupTable,
+  key: string,
+  style: LookupStyle,
+): string | undefined | Promise<string | undefined> {
+  const sync = (t as SyncLookup).lookupSync;
+  if (sync === undefined) {
+    return t.lookup(key).then(
+      (v) => finishLookup(tool, t, key, v, style),
+      (err) => failLookup(tool, t, err, style),
+    );
+  }
   let value: string | undefined;
   try {
-    value = await t.lookup(key);
+    value = sync.call(t, key);
   } catch (err) {
-    if (err instanceof DictError) queryError(tool, t, err, style.alwaysReason);
-    throw err;
+    return failLookup(tool, t, err, style);
   }
+  return finishLookup(tool, t, key, value, style);
+}
+
+function failLookup(tool: MapTool, t: LookupTable, err: unknown, style: LookupStyle): never {
+  if (err instanceof DictError) queryError(tool, t, err, style.alwaysReason);
+  throw err;
+}
+
+function finishLookup(
+  tool: MapTool,
+  t: LookupTable,
+  key: string,
+  value: string | undefined,
+  style: LookupStyle,
+): string | undefined {
   if (value !== undefined && style.rhsIsFile) {
     const decoded = decodeFileValue(tool, t, key, value);
     if (decoded === undefined) fatal(printable(`table ${tableName(t)}: query error`, tool.utf8Enable));
-    value = decoded;
+    return decoded;
   }
   return value;
 }
@@ -193,6 +228,10 @@ export class TableList {
   get length(): number {
     return this.specs.length;
   }
+  /** The table if it is already open. */
+  opened(i: number): LookupTable | undefined {
+    return this.tables[i];
+  }
   async get(i: number, mode: OpenOptions['mode'] = 'read'): Promise<LookupTable> {
     let t = this.tables[i];
     if (t === undefined) {
@@ -221,8 +260,9 @@ export async function queryStdin(
   let found = false;
   for (const key of keys) {
     for (let n = 0; n < list.length; n++) {
-      const t = await list.get(n);
-      const value = await lookupOrFatal(tool, t, key, style);
+      const t = list.opened(n) ?? (await list.get(n));
+      let value = lookupMaybeSync(tool, t, key, style);
+      if (value instanceof Promise) value = await value;
       if (value !== undefined) {
         if (value === '') emptyResultWarnings(tool, tableName(t), key);
         out(`${key}${sep}${value}\n`);

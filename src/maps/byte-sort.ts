@@ -14,6 +14,8 @@ export function sortByteKeys(arena: Uint8Array, off: Int32Array, len: Int32Array
   for (let i = 0; i < n; i++) idx[i] = i;
   if (n < 2) return idx;
   const tmp = new Uint32Array(n);
+  // The bucket of idx[i] at the current depth, read once per pass.
+  const bucket = new Uint16Array(n);
   const count = new Int32Array(257);
   const pos = new Int32Array(257);
   // Work stack of [lo, hi, depth].
@@ -29,7 +31,9 @@ export function sortByteKeys(arena: Uint8Array, off: Int32Array, len: Int32Array
     count.fill(0);
     for (let i = lo; i < hi; i++) {
       const k = idx[i]!;
-      count[depth < len[k]! ? arena[off[k]! + depth]! + 1 : 0]!++;
+      const b = depth < len[k]! ? arena[off[k]! + depth]! + 1 : 0;
+      bucket[i] = b;
+      count[b]!++;
     }
     // All keys share this byte: go one deeper without moving anything.
     let single = -1;
@@ -50,11 +54,7 @@ export function sortByteKeys(arena: Uint8Array, off: Int32Array, len: Int32Array
       pos[b] = sum;
       sum += count[b]!;
     }
-    for (let i = lo; i < hi; i++) {
-      const k = idx[i]!;
-      const b = depth < len[k]! ? arena[off[k]! + depth]! + 1 : 0;
-      tmp[pos[b]!++] = k;
-    }
+    for (let i = lo; i < hi; i++) tmp[pos[bucket[i]!]!++] = idx[i]!;
     idx.set(tmp.subarray(lo, hi), lo);
     let start = lo + count[0]!;
     for (let b = 1; b < 257; b++) {

@@ -48,6 +48,11 @@ export function utf8EnableOf(param: ((name: string) => string | undefined) | und
   return (param?.('smtputf8_enable') ?? '').toLowerCase() === 'yes';
 }
 
+/** A table that can also answer synchronously (optional; lmdb, texthash, regexp, cidr). */
+export interface SyncLookup {
+  lookupSync?(key: string): string | undefined;
+}
+
 /** DICT_NEED_UTF8_ACTIVATION(util_utf8_enable, flags). */
 export function needUtf8Activation(utf8Enable: boolean, flags: number): boolean {
   return utf8Enable && (flags & DictFlag.UTF8_REQUEST) !== 0;
@@ -73,6 +78,18 @@ export function utf8CheckFold(flags: number, key: string): string | undefined {
  */
 export function activateUtf8(inner: LookupTable): LookupTable {
   const name = () => `${inner.type}:${inner.name}`;
+  const checkKey = (key: string): string | undefined => {
+    const folded = utf8CheckFold(inner.flags, key);
+    if (folded === undefined) warn(`${name()}: non-UTF-8 key "${printable(key, true)}": ${UTF8_ERR}`);
+    return folded;
+  };
+  const checkValue = (key: string, value: string | undefined): string | undefined => {
+    if (value !== undefined && !validUtf8String(value)) {
+      warn(`${name()}: key "${printable(key, true)}": non-UTF-8 value "${printable(value, true)}": ${UTF8_ERR}`);
+      throw new DictError('config', name(), `${name()}: non-UTF-8 value`);
+    }
+    return value;
+  };
   const wrapper: LookupTable = {
     type: inner.type,
     name: inner.name,
@@ -83,17 +100,9 @@ export function activateUtf8(inner: LookupTable): LookupTable {
       inner.flags = v & ~DictFlag.UTF8_ACTIVE;
     },
     async lookup(key: string): Promise<string | undefined> {
-      const folded = utf8CheckFold(inner.flags, key);
-      if (folded === undefined) {
-        warn(`${name()}: non-UTF-8 key "${printable(key, true)}": ${UTF8_ERR}`);
-        return undefined;
-      }
-      const value = await inner.lookup(folded);
-      if (value !== undefined && !validUtf8String(value)) {
-        warn(`${name()}: key "${printable(key, true)}": non-UTF-8 value "${printable(value, true)}": ${UTF8_ERR}`);
-        throw new DictError('config', name(), `${name()}: non-UTF-8 value`);
-      }
-      return value;
+      const folded = checkKey(key);
+      if (folded === undefined) return undefined;
+      return checkValue(key, await inner.lookup(folded));
     },
     async close(): Promise<void> {
       await inner.close();
@@ -123,6 +132,14 @@ export function activateUtf8(inner: LookupTable): LookupTable {
         return 0;
       }
       return del.call(inner, folded);
+    };
+  }
+  // Tables that can answer without a promise (lmdb, texthash, regexp, cidr) keep that ability.
+  const sync = (inner as SyncLookup).lookupSync;
+  if (sync) {
+    (wrapper as SyncLookup).lookupSync = (key: string) => {
+      const folded = checkKey(key);
+      return folded === undefined ? undefined : checkValue(key, sync.call(inner, folded));
     };
   }
   const seq = inner.sequence;

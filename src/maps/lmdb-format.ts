@@ -79,6 +79,10 @@ function writeU64(buf: Buffer, off: number, value: number): void {
   buf.writeUInt32LE(Math.floor(value / 0x100000000), off + 4);
 }
 
+function u16(b: Uint8Array, off: number): number {
+  return b[off]! | (b[off + 1]! << 8);
+}
+
 function preadFull(fd: number, buf: Buffer, pos: number): number {
   let done = 0;
   while (done < buf.length) {
@@ -115,9 +119,15 @@ export function isBerkeleyDb(head: Buffer): boolean {
   return magics.includes(le) || magics.includes(be);
 }
 
-const CACHE_PAGES = 8192;
-/** Files up to this size are read whole instead of page by page. */
-const WHOLE_FILE_LIMIT = 8 << 20;
+/** Pages kept in one reader's page cache (one slab, FIFO replacement). */
+const CACHE_PAGES = 16384;
+/** Files up to this size are read whole at once. */
+const SMALL_FILE = 1 << 20;
+/**
+ * Files up to this size are read whole once lookups have missed the page
+ * cache for an eighth of the file (a busy reader, e.g. postmap -q -).
+ */
+const WHOLE_FILE_LIMIT = 256 << 20;
 
 /**
  * A read-only view of one LMDB data file. It reads both meta pages on
@@ -126,8 +136,13 @@ const WHOLE_FILE_LIMIT = 8 << 20;
  */
 export class LmdbReader {
   private meta!: Meta;
-  private cache = new Map<number, Buffer>();
+  private size = 0;
   private whole: Buffer | undefined;
+  private slab: Buffer | undefined;
+  private slotOf = new Map<number, number>();
+  private slotPage: Int32Array | undefined;
+  private hand = 0;
+  private misses = 0;
 
   private constructor(
     private fd: number,
@@ -180,17 +195,29 @@ export class LmdbReader {
     const meta = m1.txnid > m0.txnid ? m1 : m0;
     if (meta.psize < 512 || meta.psize > 0x10000 || (meta.psize & (meta.psize - 1)) !== 0) throw MDB_INVALID();
     this.meta = meta;
-    this.cache.clear();
+    this.slotOf.clear();
+    this.slotPage?.fill(-1);
+    this.misses = 0;
     this.whole = undefined;
-    const size = fstatSync(this.fd).size;
-    if (size <= WHOLE_FILE_LIMIT) {
-      const all = Buffer.allocUnsafe(size);
-      preadFull(this.fd, all, 0);
-      this.whole = all;
-    }
+    this.size = fstatSync(this.fd).size;
+    if (this.size <= SMALL_FILE) this.loadWhole();
   }
 
-  private page(pgno: number, count = 1): Buffer {
+  private loadWhole(): void {
+    const all = Buffer.allocUnsafe(this.size);
+    preadFull(this.fd, all, 0);
+    this.whole = all;
+    this.slab = undefined;
+    this.slotPage = undefined;
+    this.slotOf.clear();
+  }
+
+  /**
+   * A page (or run of overflow pages). Single pages may come from the
+   * cache slab: such a view is valid until the next page() call unless
+   * stable is set.
+   */
+  private page(pgno: number, count = 1, stable = false): Buffer {
     const psize = this.meta.psize;
     if (pgno < 2 || pgno > this.meta.lastPg) throw MDB_CORRUPTED();
     const whole = this.whole;
@@ -200,69 +227,138 @@ export class LmdbReader {
       if (end > whole.length) throw MDB_CORRUPTED();
       return whole.subarray(start, end);
     }
-    if (count === 1) {
-      const hit = this.cache.get(pgno);
-      if (hit !== undefined) return hit;
+    if (count > 1 || stable) {
+      const buf = Buffer.allocUnsafe(count * psize);
+      if (preadFull(this.fd, buf, pgno * psize) < buf.length) throw MDB_CORRUPTED();
+      return buf;
     }
-    const buf = Buffer.allocUnsafe(count * psize);
-    if (preadFull(this.fd, buf, pgno * psize) < buf.length) throw MDB_CORRUPTED();
-    if (count === 1) {
-      if (this.cache.size >= CACHE_PAGES) this.cache.clear();
-      this.cache.set(pgno, buf);
+    if (this.slab === undefined) {
+      const pages = Math.min(CACHE_PAGES, Math.ceil(this.size / psize));
+      this.slab = Buffer.allocUnsafe(pages * psize);
+      this.slotPage = new Int32Array(pages).fill(-1);
+      this.hand = 0;
     }
-    return buf;
+    const slab = this.slab;
+    const hit = this.slotOf.get(pgno);
+    if (hit !== undefined) return slab.subarray(hit * psize, (hit + 1) * psize);
+    if (++this.misses * psize > this.size / 8 && this.size <= WHOLE_FILE_LIMIT) {
+      this.loadWhole();
+      return this.page(pgno);
+    }
+    const slots = this.slotPage!;
+    const slot = this.hand;
+    this.hand = (slot + 1) % slots.length;
+    if (slots[slot]! >= 0) this.slotOf.delete(slots[slot]!);
+    const view = slab.subarray(slot * psize, (slot + 1) * psize);
+    if (preadFull(this.fd, view, pgno * psize) < psize) throw MDB_CORRUPTED();
+    slots[slot] = pgno;
+    this.slotOf.set(pgno, slot);
+    return view;
+  }
+
+  /** Buffer holding the page that pageAt()/locate() ended on. */
+  private curBuf: Buffer = Buffer.alloc(0);
+
+  /**
+   * Page pgno as (this.curBuf, return value = its byte offset), without
+   * allocating a view: the whole file, or a slot of the cache slab.
+   */
+  private pageAt(pgno: number): number {
+    const psize = this.meta.psize;
+    if (this.whole !== undefined) {
+      if (pgno < 2 || pgno > this.meta.lastPg || (pgno + 1) * psize > this.whole.length) throw MDB_CORRUPTED();
+      this.curBuf = this.whole;
+      return pgno * psize;
+    }
+    const view = this.page(pgno);
+    if (this.whole !== undefined) return this.pageAt(pgno);
+    this.curBuf = view.buffer === this.slab?.buffer ? this.slab! : view;
+    return this.curBuf === view ? 0 : view.byteOffset - this.slab!.byteOffset;
+  }
+
+  /**
+   * Find key: returns the node's offset in this.curBuf (page at
+   * this.curBase), or -1 when the key is not stored.
+   */
+  private locate(key: Uint8Array, klen: number): number {
+    if (this.meta.root < 0) return -1;
+    let base = this.pageAt(this.meta.root);
+    for (let level = 0; ; level++) {
+      const page = this.curBuf;
+      const flags = u16(page, base + 10);
+      const nkeys = (u16(page, base + 12) - PAGEHDRSZ) >> 1;
+      const isBranch = (flags & P_BRANCH) !== 0;
+      if (!isBranch && (flags & P_LEAF) === 0) throw MDB_CORRUPTED();
+      if (isBranch && (nkeys < 1 || level > 64)) throw MDB_CORRUPTED();
+      // Branch: the last node whose key is <= key (node 0 has an implicit
+      // low key). Leaf: the node whose key equals key.
+      let lo = isBranch ? 1 : 0;
+      let hi = nkeys - 1;
+      let found = isBranch ? 0 : -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        const node = base + u16(page, base + PAGEHDRSZ + 2 * mid);
+        const ks = u16(page, node + 6);
+        // memcmp order, shorter first.
+        const k0 = node + NODESIZE;
+        const m = ks < klen ? ks : klen;
+        let c = 0;
+        for (let i = 0; i < m; i++) {
+          c = key[i]! - page[k0 + i]!;
+          if (c !== 0) break;
+        }
+        if (c === 0) c = klen - ks;
+        if (c === 0) {
+          found = mid;
+          break;
+        }
+        if (c > 0) {
+          if (isBranch) found = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      if (!isBranch) {
+        return found < 0 ? -1 : base + u16(page, base + PAGEHDRSZ + 2 * found);
+      }
+      const node = base + u16(page, base + PAGEHDRSZ + 2 * found);
+      const child = u16(page, node) + u16(page, node + 2) * 0x10000 + u16(page, node + 4) * 0x100000000;
+      base = this.pageAt(child);
+    }
   }
 
   /** The value stored under key (exact bytes), or undefined. */
-  get(key: Buffer): Buffer | undefined {
-    if (this.meta.root < 0) return undefined;
-    let page = this.page(this.meta.root);
-    for (let level = 0; ; level++) {
-      const flags = page.readUInt16LE(10);
-      const nkeys = (page.readUInt16LE(12) - PAGEHDRSZ) >> 1;
-      if (flags & P_BRANCH) {
-        if (nkeys < 1 || level > 64) throw MDB_CORRUPTED();
-        // The last node whose key is <= key (node 0 has an implicit low key).
-        let lo = 1;
-        let hi = nkeys - 1;
-        let found = 0;
-        while (lo <= hi) {
-          const mid = (lo + hi) >> 1;
-          const off = page.readUInt16LE(PAGEHDRSZ + 2 * mid);
-          const ks = page.readUInt16LE(off + 6);
-          const c = key.compare(page, off + NODESIZE, off + NODESIZE + ks);
-          if (c >= 0) {
-            found = mid;
-            if (c === 0) break;
-            lo = mid + 1;
-          } else hi = mid - 1;
-        }
-        const off = page.readUInt16LE(PAGEHDRSZ + 2 * found);
-        const child =
-          page.readUInt16LE(off) + page.readUInt16LE(off + 2) * 0x10000 + page.readUInt16LE(off + 4) * 0x100000000;
-        page = this.page(child);
-        continue;
-      }
-      if ((flags & P_LEAF) === 0) throw MDB_CORRUPTED();
-      let lo = 0;
-      let hi = nkeys - 1;
-      while (lo <= hi) {
-        const mid = (lo + hi) >> 1;
-        const off = page.readUInt16LE(PAGEHDRSZ + 2 * mid);
-        const ks = page.readUInt16LE(off + 6);
-        const c = key.compare(page, off + NODESIZE, off + NODESIZE + ks);
-        if (c === 0) return this.nodeValue(page, off);
-        if (c > 0) lo = mid + 1;
-        else hi = mid - 1;
-      }
-      return undefined;
+  get(key: Buffer, klen = key.length): Buffer | undefined {
+    const node = this.locate(key, klen);
+    if (node < 0) return undefined;
+    return this.nodeValue(this.curBuf, node);
+  }
+
+  /**
+   * The value stored under key as a C string (up to its first NUL), as
+   * dict_lmdb_lookup returns it, or undefined.
+   */
+  getString(key: Buffer, klen = key.length): string | undefined {
+    const node = this.locate(key, klen);
+    if (node < 0) return undefined;
+    const page = this.curBuf;
+    const nflags = u16(page, node + 4);
+    if (nflags & F_BIGDATA) {
+      const v = this.nodeValue(page, node);
+      const nul = v.indexOf(0);
+      return v.toString('latin1', 0, nul >= 0 ? nul : v.length);
     }
+    const dsize = u16(page, node) + u16(page, node + 2) * 0x10000;
+    const data = node + NODESIZE + u16(page, node + 6);
+    let end = data;
+    const stop = data + dsize;
+    while (end < stop && page[end] !== 0) end++;
+    return page.toString('latin1', data, end);
   }
 
   private nodeValue(page: Buffer, off: number): Buffer {
-    const dsize = page.readUInt16LE(off) + page.readUInt16LE(off + 2) * 0x10000;
-    const nflags = page.readUInt16LE(off + 4);
-    const ks = page.readUInt16LE(off + 6);
+    const dsize = u16(page, off) + u16(page, off + 2) * 0x10000;
+    const nflags = u16(page, off + 4);
+    const ks = u16(page, off + 6);
     const data = off + NODESIZE + ks;
     if (nflags & F_BIGDATA) {
       const pgno = readU64(page, data);
@@ -279,7 +375,8 @@ export class LmdbReader {
   /** Every record in key order (mdb_cursor_get MDB_FIRST/MDB_NEXT). */
   *records(): Generator<[Buffer, Buffer]> {
     if (this.meta.root < 0) return;
-    const stack: Array<{ page: Buffer; i: number }> = [{ page: this.page(this.meta.root), i: 0 }];
+    if (this.whole === undefined && this.size <= WHOLE_FILE_LIMIT) this.loadWhole();
+    const stack: Array<{ page: Buffer; i: number }> = [{ page: this.page(this.meta.root, 1, true), i: 0 }];
     while (stack.length > 0) {
       const top = stack[stack.length - 1]!;
       const page = top.page;
@@ -295,7 +392,7 @@ export class LmdbReader {
         if (stack.length > 64) throw MDB_CORRUPTED();
         const child =
           page.readUInt16LE(off) + page.readUInt16LE(off + 2) * 0x10000 + page.readUInt16LE(off + 4) * 0x100000000;
-        stack.push({ page: this.page(child), i: 0 });
+        stack.push({ page: this.page(child, 1, true), i: 0 });
       } else if (flags & P_LEAF) {
         const ks = page.readUInt16LE(off + 6);
         yield [Buffer.from(page.subarray(off + NODESIZE, off + NODESIZE + ks)), this.nodeValue(page, off)];
@@ -306,7 +403,8 @@ export class LmdbReader {
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-    this.cache.clear();
+    this.slotOf.clear();
+    this.slab = undefined;
     this.whole = undefined;
   }
 }
@@ -356,21 +454,27 @@ export class LmdbBulkWriter {
     const ovPgno = big ? this.writeOverflow(vBuf, vOff, vLen, valSize) : 0;
     const page = this.leaf;
     const off = this.leafUpper - size;
-    page.writeUInt16LE(off, this.leafLower);
-    this.leafLower += 2;
+    const lower = this.leafLower;
+    page[lower] = off & 0xff;
+    page[lower + 1] = off >>> 8;
+    this.leafLower = lower + 2;
     this.leafUpper = off;
-    page.writeUInt16LE(valSize & 0xffff, off);
-    page.writeUInt16LE(valSize >>> 16, off + 2);
-    page.writeUInt16LE(big ? F_BIGDATA : 0, off + 4);
-    page.writeUInt16LE(keySize, off + 6);
+    page[off] = valSize & 0xff;
+    page[off + 1] = (valSize >>> 8) & 0xff;
+    page[off + 2] = (valSize >>> 16) & 0xff;
+    page[off + 3] = valSize >>> 24;
+    page[off + 4] = big ? F_BIGDATA : 0;
+    page[off + 5] = 0;
+    page[off + 6] = keySize & 0xff;
+    page[off + 7] = keySize >>> 8;
     const kAt = off + NODESIZE;
-    if (kLen <= 32) for (let i = 0; i < kLen; i++) page[kAt + i] = kBuf[kOff + i]!;
+    if (kLen <= 64) for (let i = 0; i < kLen; i++) page[kAt + i] = kBuf[kOff + i]!;
     else page.set(kBuf.subarray(kOff, kOff + kLen), kAt);
     if (nul) page[kAt + kLen] = 0;
     const dAt = kAt + keySize;
     if (big) writeU64(page, dAt, ovPgno);
     else {
-      if (vLen <= 32) for (let i = 0; i < vLen; i++) page[dAt + i] = vBuf[vOff + i]!;
+      if (vLen <= 64) for (let i = 0; i < vLen; i++) page[dAt + i] = vBuf[vOff + i]!;
       else page.set(vBuf.subarray(vOff, vOff + vLen), dAt);
       if (nul) page[dAt + vLen] = 0;
     }

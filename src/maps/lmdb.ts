@@ -289,19 +289,48 @@ class LmdbTable implements LookupTable {
     }
   }
 
-  private getRaw(raw: string): string | undefined {
-    const p = this.pending.get(raw);
-    if (p !== undefined) return p ?? undefined;
+  private readonly keyBuf = Buffer.allocUnsafe(MAX_KEY_SIZE);
+
+  /** The stored value bytes for a raw key, from the pending changes or the file. */
+  private fetch(raw: string): Buffer | string | undefined {
+    if (this.pending.size > 0) {
+      const p = this.pending.get(raw);
+      if (p !== undefined) return p ?? undefined;
+    }
     if (this.reader === undefined) return undefined;
     if (raw.length === 0 || raw.length > MAX_KEY_SIZE) {
       fatal(`error reading ${this.table}: ${BAD_VALSIZE}`);
     }
     try {
-      const v = this.reader.get(Buffer.from(raw, 'latin1'));
-      return v === undefined ? undefined : v.toString('latin1', 0, v.length);
+      const len = this.keyBuf.write(raw, 0, 'latin1');
+      return this.reader.get(this.keyBuf, len);
     } catch (err) {
       return fatal(`error reading ${this.table}: ${errorText(err)}`);
     }
+  }
+
+  private getRaw(raw: string): string | undefined {
+    const v = this.fetch(raw);
+    return typeof v === 'string' || v === undefined ? v : v.toString('latin1');
+  }
+
+  /** A value as dict_lmdb_lookup returns it: a C string. */
+  private getValue(raw: string): string | undefined {
+    if (this.pending.size === 0 && this.reader !== undefined && raw.length > 0 && raw.length <= MAX_KEY_SIZE) {
+      try {
+        const len = this.keyBuf.write(raw, 0, 'latin1');
+        return this.reader.getString(this.keyBuf, len);
+      } catch (err) {
+        return fatal(`error reading ${this.table}: ${errorText(err)}`);
+      }
+    }
+    const v = this.fetch(raw);
+    if (v === undefined) return undefined;
+    if (typeof v === 'string') {
+      const nul = v.indexOf('\0');
+      return nul >= 0 ? v.slice(0, nul) : v;
+    }
+    return cString(v);
   }
 
   private fold(key: string): string {
@@ -317,17 +346,17 @@ class LmdbTable implements LookupTable {
     this.check();
     const name = this.fold(key);
     if (this.flags & DictFlag.TRY1NULL) {
-      const v = this.getRaw(`${name}\0`);
+      const v = this.getValue(`${name}\0`);
       if (v !== undefined) {
         this.flags &= ~DictFlag.TRY0NULL;
-        return cString(Buffer.from(v, 'latin1'));
+        return v;
       }
     }
     if (this.flags & DictFlag.TRY0NULL) {
-      const v = this.getRaw(name);
+      const v = this.getValue(name);
       if (v !== undefined) {
         this.flags &= ~DictFlag.TRY1NULL;
-        return cString(Buffer.from(v, 'latin1'));
+        return v;
       }
     }
     return undefined;
@@ -478,16 +507,11 @@ class GrowBuffer {
   }
 }
 
-class GrowInts {
-  a = new Int32Array(1 << 12);
-  push(i: number, v: number): void {
-    if (i >= this.a.length) {
-      const next = new Int32Array(this.a.length * 2);
-      next.set(this.a);
-      this.a = next;
-    }
-    this.a[i] = v;
-  }
+/** Upper bound of the records in a source: its physical lines. */
+function countLines(buf: Buffer): number {
+  let n = 1;
+  for (let at = buf.indexOf(10); at >= 0; at = buf.indexOf(10, at + 1)) n++;
+  return n;
 }
 
 /**
@@ -514,12 +538,13 @@ export function bulkBuild(o: BulkBuildOptions): void {
   const addWarn = (lineno: number, text: string) => warnings.push([lineno, text]);
   // Entries: folded key bytes in `keys`; values by buffer index and range.
   const keys = new GrowBuffer();
-  const kOff = new GrowInts();
-  const kLen = new GrowInts();
-  const vBufId = new GrowInts();
-  const vOff = new GrowInts();
-  const vLen = new GrowInts();
-  const lines = new GrowInts();
+  const max = countLines(src);
+  const kOff = new Int32Array(max);
+  const kLen = new Int32Array(max);
+  const vBufId = new Int32Array(max);
+  const vOff = new Int32Array(max);
+  const vLen = new Int32Array(max);
+  const lines = new Int32Array(max);
   const valueBufs: Buffer[] = [src];
   let n = 0;
   let fatalText: string | undefined;
@@ -593,30 +618,30 @@ export function bulkBuild(o: BulkBuildOptions): void {
         return;
       }
       keys.used += klen;
-      kOff.push(n, at);
-      kLen.push(n, klen);
+      kOff[n] = at;
+      kLen[n] = klen;
       if (valueBuf !== src) {
         if (valueBufs[valueBufs.length - 1] !== valueBuf) valueBufs.push(valueBuf);
-        vBufId.push(n, valueBufs.length - 1);
-      } else vBufId.push(n, 0);
-      vOff.push(n, vs);
-      vLen.push(n, ve - vs);
-      lines.push(n, lineno);
+        vBufId[n] = valueBufs.length - 1;
+      } else vBufId[n] = 0;
+      vOff[n] = vs;
+      vLen[n] = ve - vs;
+      lines[n] = lineno;
       n++;
     },
     (text) => addWarn(0, text),
   );
   const arena = keys.buf;
-  const order = sortByteKeys(arena, kOff.a, kLen.a, n);
+  const order = sortByteKeys(arena, kOff, kLen, n);
   // Duplicates: equal keys are adjacent, in source order.
   const keep = new Uint8Array(n);
   const replace = (o.dictFlags & DictFlag.DUP_REPLACE) !== 0;
   const quiet = (o.dictFlags & DictFlag.DUP_IGNORE) !== 0 || replace;
   const sameKey = (a: number, b: number) => {
-    const la = kLen.a[a]!;
-    if (la !== kLen.a[b]) return false;
-    const oa = kOff.a[a]!;
-    const ob = kOff.a[b]!;
+    const la = kLen[a]!;
+    if (la !== kLen[b]) return false;
+    const oa = kOff[a]!;
+    const ob = kOff[b]!;
     for (let i = 0; i < la; i++) if (arena[oa + i] !== arena[ob + i]) return false;
     return true;
   };
@@ -629,8 +654,8 @@ export function bulkBuild(o: BulkBuildOptions): void {
       if (!quiet) {
         for (let j = groupStart + 1; j < i; j++) {
           const dup = order[j]!;
-          const k = arena.toString('latin1', kOff.a[dup]!, kOff.a[dup]! + kLen.a[dup]!);
-          addWarn(lines.a[dup]!, `${table}: duplicate entry: "${printable(k, o.utf8Enable)}"`);
+          const k = arena.toString('latin1', kOff[dup]!, kOff[dup]! + kLen[dup]!);
+          addWarn(lines[dup]!, `${table}: duplicate entry: "${printable(k, o.utf8Enable)}"`);
         }
       }
     }
@@ -648,7 +673,7 @@ export function bulkBuild(o: BulkBuildOptions): void {
     for (let i = 0; i < n; i++) {
       const k = order[i]!;
       if (!keep[k]) continue;
-      writer.add(arena, kOff.a[k]!, kLen.a[k]!, valueBufs[vBufId.a[k]!]!, vOff.a[k]!, vLen.a[k]!, nul);
+      writer.add(arena, kOff[k]!, kLen[k]!, valueBufs[vBufId[k]!]!, vOff[k]!, vLen[k]!, nul);
     }
     writer.finish(o.mapSize ?? DEFAULT_LMDB_MAP_SIZE);
     commitTemp(temp.fd, temp.tmp, path);
@@ -666,7 +691,3 @@ export function isBerkeleyFile(path: string): boolean {
   return looksBerkeley(path);
 }
 
-/** Lookups without promises for callers that batch (postmap -q -). */
-export function lookupSyncOf(t: LookupTable): ((key: string) => string | undefined) | undefined {
-  return t instanceof LmdbTable ? (k) => t.lookupSync(k) : undefined;
-}

@@ -34,6 +34,10 @@ class TexthashTable implements LookupTable {
   }
 
   async lookup(key: string): Promise<string | undefined> {
+    return this.lookupSync(key);
+  }
+
+  lookupSync(key: string): string | undefined {
     return this.data.get(this.flags & DictFlag.FOLD_FIX ? lowercaseAscii(key) : key);
   }
 
