@@ -13,6 +13,7 @@
  * takes little time. Unit tests compare it with node:crypto.
  */
 import { writeFileSync } from 'node:fs';
+import { CRYPT_A, CRYPT_P, CRYPT_S, KTAB, MSG, WTAB } from './sha512-wasm-layout.js';
 
 // FIPS 180-4 §4.2.3 and §5.3.5 (the first 64 bits of the fractional parts of
 // the cube / square roots of the first 80 / 8 primes).
@@ -73,15 +74,6 @@ function sleb(n: number): number[] {
   }
 }
 
-// Memory layout (one 64 KiB page).
-export const OUT = 0; // digest, 64 bytes
-const KTAB = 64; // 80 round constants, little-endian i64
-const WTAB = 768; // message schedule, 80 words
-export const CRYPT_A = 1408; // SHA-crypt: the running digest A (64 bytes)
-export const CRYPT_S = 1472; // SHA-crypt: the S sequence (salt length, <= 16)
-export const MSG = 1536; // padded message, up to 2 * PS_MAX + 80 + padding
-export const PS_MAX = 16384; // SHA-crypt: longest P sequence (password) handled here
-export const CRYPT_P = MSG + 2 * PS_MAX + 256; // SHA-crypt: the P sequence
 
 function body(): number[] {
   // Locals: 0 msg, 1 nblocks, 2 out (params); 3 t (i32); 4..11 H0..H7; 12..19 a..h; 20 T1 (i64).

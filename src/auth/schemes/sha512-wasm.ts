@@ -6,7 +6,7 @@
  * compiler has caught up; WebAssembly's i64 instructions are fast at once,
  * which matters because `doveadm pw` hashes once in a fresh process.
  */
-import { CRYPT_A, CRYPT_P, CRYPT_S, MSG, OUT, PS_MAX } from './sha512-wasm-build.js';
+import { CRYPT_A, CRYPT_P, CRYPT_S, MSG, OUT, PS_MAX } from './sha512-wasm-layout.js';
 import { SHA512_WASM_BASE64 } from './sha512-wasm.gen.js';
 
 type Run = (msg: number, nblocks: number, out: number) => void;
