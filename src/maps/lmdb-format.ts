@@ -301,7 +301,7 @@ export class LmdbReader {
         const ks = u16(page, node + 6);
         // memcmp order, shorter first.
         const k0 = node + NODESIZE;
-        const m = ks < klen ? ks : klen;
+        const m = Math.min(ks, klen);
         let c = 0;
         for (let i = 0; i < m; i++) {
           c = key[i]! - page[k0 + i]!;
