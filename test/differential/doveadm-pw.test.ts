@@ -250,6 +250,9 @@ describe('doveadm pw differential', { skip: !realDoveadmAvailable() && 'real dov
       c('-c', bad, 'pw', '-l'),
       c('-c', bad, 'help', 'pw', 'x'),
       c('-c', obsolete, 'pw', '-s', 'plain', '-p', 'x'),
+      c('-c', quota, 'config', '-n'),
+      c('-c', quota, 'config', '-h', 'mail_plugins', '-c', conf),
+      c('-c', bad, 'config', '-n'),
     ]);
   });
 });
