@@ -12,7 +12,7 @@
  * "a@x, b@y"), so `|command`, `/file` and `:include:/path` survive as
  * written (quotes and all). local(8) parses it again at delivery.
  */
-import { Tok, cutAfter, externalize, findType, internalize, rfindType, scan, unlink } from '../cleanup/tok822.js';
+import { type Tok, cutAfter, externalize, findType, internalize, rfindType, scan, unlink } from '../cleanup/tok822.js';
 import { lineIsBadUtf8, lineText, scanLogicalLines } from './source-file.js';
 
 const COLON = 0x3a;

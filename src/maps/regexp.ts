@@ -52,7 +52,17 @@ interface Matcher {
   groups(k: KeyCtx): ((n: number) => string | undefined) | undefined;
 }
 
-/** A glibc regcomp() pattern; REG_ICASE ones run on the upper-cased key. */
+/**
+ * A glibc regcomp() pattern; REG_ICASE ones run on the upper-cased key.
+ *
+ * For $n, glibc's captures are those of the first path (in JS's order) that
+ * ends where the longest match at the leftmost start ends. JS stops at its
+ * first path, which may be shorter: "^(foo|foobar)" on "foobar" gives JS
+ * $1 = "foo", glibc "foobar". So, unless the pattern can only end at the end
+ * of the key, groups() asks for a longer match until there is none, then
+ * re-runs the pattern pinned to that end. Those two RegExps depend on the
+ * key and are built only when a rule with $n has matched.
+ */
 class PosixMatcher implements Matcher {
   private readonly re: RegExp;
   private indexed: RegExp | undefined;
@@ -61,6 +71,7 @@ class PosixMatcher implements Matcher {
     private readonly icase: boolean,
     readonly nsub: number,
     private readonly groupIndex: number[],
+    private readonly endAnchored: boolean,
   ) {
     this.re = new RegExp(source);
   }
@@ -68,14 +79,22 @@ class PosixMatcher implements Matcher {
     return this.re.test(this.icase ? k.upper() : k.key);
   }
   groups(k: KeyCtx): ((n: number) => string | undefined) | undefined {
-    if (!this.icase) {
-      const m = this.re.exec(k.key);
-      return m ? (n) => m[this.groupIndex[n] ?? -1] : undefined;
-    }
-    // Same positions in the original key as in the upper-cased one.
+    const subject = this.icase ? k.upper() : k.key;
+    // Indices are needed to take REG_ICASE captures from the original key.
     this.indexed ??= new RegExp(this.source, 'd');
-    const m = this.indexed.exec(k.upper());
+    let m = this.indexed.exec(subject);
     if (!m) return undefined;
+    if (!this.endAnchored) {
+      const start = m.index;
+      const firstEnd = start + m[0].length;
+      let end = firstEnd;
+      for (;;) {
+        const longer = new RegExp(`^[^]{${start}}(?:${this.source})(?<=^[^]{${end + 1},})`).exec(subject);
+        if (!longer) break;
+        end = longer[0].length;
+      }
+      if (end !== firstEnd) m = new RegExp(`^[^]{${start}}(?:${this.source})(?<=^[^]{${end}})`, 'd').exec(subject)!;
+    }
     const idx = m.indices!;
     return (n) => {
       const span = idx[this.groupIndex[n] ?? -1];
@@ -238,7 +257,7 @@ class Compiler {
         warn(`${this.where(lineno)}: ${r.error}`);
         return undefined;
       }
-      return this.guard(lineno, pat.regexp, () => new PosixMatcher(r.source, pat.icase, r.nsub, r.groupIndex));
+      return this.guard(lineno, pat.regexp, () => new PosixMatcher(r.source, pat.icase, r.nsub, r.groupIndex, r.endAnchored));
     }
     const r = compilePcre(pat.regexp, {
       caseless: pat.caseless,

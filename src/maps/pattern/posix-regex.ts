@@ -23,9 +23,12 @@
  *
  * - A back-reference to a group that did not take part fails (see finish()).
  *
- * Not reproduced: POSIX leftmost-longest matching. Whether a pattern matches
- * is the same; which text a group captures can differ when alternatives or
- * repetitions are ambiguous (JS takes the first alternative that succeeds).
+ * Captures ($n): glibc takes the longest match at the leftmost start, then
+ * the first path (alternatives in order, repetitions greedy) that ends
+ * there. A JS match is the first path, full stop, so the driver
+ * (maps/regexp.ts, PosixMatcher) first looks for a longer match and then
+ * re-runs the pattern pinned to that end, unless the pattern can only end at
+ * the end of the subject ("endAnchored"), where the two agree.
  */
 import { asciiUpper, ByteSet, CTYPE_CLASSES, isSpace, regexpChar } from './byteset.js';
 
@@ -39,7 +42,9 @@ export interface PosixOptions {
  * groupIndex[n] is the JS group holding POSIX group n (extra JS groups mark
  * the groups that back-references use, see finish()).
  */
-export type PosixResult = { ok: true; source: string; nsub: number; groupIndex: number[] } | { ok: false; error: string };
+export type PosixResult =
+  | { ok: true; source: string; nsub: number; groupIndex: number[]; endAnchored: boolean }
+  | { ok: false; error: string };
 
 /** regerror() texts of glibc, by REG_* code. */
 const REG_TEXT = {
@@ -121,6 +126,8 @@ interface BToken {
 interface Node {
   s: string;
   atom: boolean;
+  /** Ends with an anchor that only matches at the end of the subject. */
+  endAnchor?: boolean;
 }
 
 type Element =
@@ -158,7 +165,7 @@ class Parser {
     try {
       this.fetch(true);
       const tree = this.parseRegExp(0);
-      return this.finish(tree?.s ?? '');
+      return this.finish(tree?.s ?? '', tree?.endAnchor === true);
     } catch (err) {
       if (err instanceof RegError) return { ok: false, error: err.message };
       throw err;
@@ -172,7 +179,7 @@ class Parser {
    * string; so a referenced group starts with a marker capturing the whole
    * subject, and the back-reference first checks the marker spans it.
    */
-  private finish(src: string): PosixResult {
+  private finish(src: string, endAnchored: boolean): PosixResult {
     const groupIndex = [0];
     const markerIndex = new Map<number, number>();
     let n = 0;
@@ -186,7 +193,7 @@ class Parser {
       }
       return `(?:(?<=^(?=\\${markerIndex.get(g)}$)[^]*)\\${groupIndex[g + 1]})`;
     });
-    return { ok: true, source, nsub: this.nsub, groupIndex };
+    return { ok: true, source, nsub: this.nsub, groupIndex, endAnchored };
   }
 
   private code(i: number): number {
@@ -360,7 +367,8 @@ class Parser {
       }
     }
     if (branches.length === 1) return branches[0]!;
-    return { s: branches.map((b) => b?.s ?? '').join('|'), atom: false };
+    const endAnchor = branches.every((b) => b?.endAnchor === true);
+    return { s: branches.map((b) => b?.s ?? '').join('|'), atom: false, endAnchor };
   }
 
   private parseBranch(nest: number): Node | null {
@@ -373,7 +381,7 @@ class Parser {
     }
     if (parts.length === 0) return null;
     if (parts.length === 1) return parts[0]!;
-    return { s: parts.map((p) => p.s).join(''), atom: false };
+    return { s: parts.map((p) => p.s).join(''), atom: false, endAnchor: parts[parts.length - 1]!.endAnchor === true };
   }
 
   private parseExpression(nest: number): Node | null {
@@ -411,8 +419,9 @@ class Parser {
         break;
       case T.ANCHOR: {
         const s = this.anchor(tok.anchor);
+        const endAnchor = tok.anchor === 'buf_last' || (tok.anchor === 'line_last' && !this.opts.newline);
         this.fetch();
-        return { s, atom: false };
+        return { s, atom: false, endAnchor };
       }
       case T.PERIOD:
         tree = { s: this.opts.newline ? '[^\\n]' : '[^]', atom: true };
