@@ -16,6 +16,7 @@ import { AuthConfigError, type PassdbDriver, type PassdbFactory, type UserdbDriv
 import { FIELD_CHANGED } from './fields.js';
 import { checkpasswordPassdb } from './passdb/checkpassword.js';
 import { passwdFilePassdb } from './passdb/passwd-file.js';
+import { sqlPassdb } from './passdb/sql.js';
 import { staticPassdb } from './passdb/static.js';
 import { credentialsFor, passwordGetScheme, schemeIsAlias, verifyPlain } from './passwords.js';
 import type { AuthRequest, PassdbResult, UserdbResult } from './request.js';
@@ -23,7 +24,9 @@ import type { AuthSettings, DbRule, PassdbSettings, UserdbSettings } from './set
 import { FieldTemplate, TemplateError } from './template.js';
 import { checkpasswordUserdb } from './userdb/checkpassword.js';
 import { passwdFileUserdb } from './userdb/passwd-file.js';
+import { sqlUserdb } from './userdb/sql.js';
 import { staticUserdb } from './userdb/static.js';
+import { SqlRegistry } from './db/sql.js';
 import { tabEscape, splitTabEscaped } from './protocol.js';
 
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
@@ -62,16 +65,18 @@ export const passdbFactories: Record<string, PassdbFactory> = {
   'passwd-file': passwdFilePassdb,
   static: staticPassdb,
   checkpassword: checkpasswordPassdb,
+  sql: sqlPassdb,
 };
 export const userdbFactories: Record<string, UserdbFactory> = {
   'passwd-file': passwdFileUserdb,
   static: staticUserdb,
   checkpassword: checkpasswordUserdb,
+  sql: sqlUserdb,
 };
 
 /** Drivers Dovecot 2.3 has but Postern does not (yet): "Unknown passdb driver" would mislead. */
-const KNOWN_PASSDBS = ['pam', 'passwd', 'shadow', 'bsdauth', 'sql', 'ldap', 'dict', 'imap', 'lua', 'oauth2'];
-const KNOWN_USERDBS = ['passwd', 'sql', 'ldap', 'dict', 'prefetch', 'lua'];
+const KNOWN_PASSDBS = ['pam', 'passwd', 'shadow', 'bsdauth', 'ldap', 'dict', 'imap', 'lua', 'oauth2'];
+const KNOWN_USERDBS = ['passwd', 'ldap', 'dict', 'prefetch', 'lua'];
 
 const ILLEGAL_PASSWORD_CHARS = [1, 9, 13, 10];
 
@@ -103,6 +108,7 @@ export class Auth {
   masterdbs: AuthPassdb[] = [];
   userdbs: AuthUserdb[] = [];
   readonly passwdFiles: PasswdFileRegistry;
+  readonly sqlDbs = new SqlRegistry();
   readonly cache: AuthCache | undefined;
   readonly translationMap: Record<number, number> = {};
   /** undefined = every character allowed. */
