@@ -912,7 +912,6 @@ class Parser {
   /* Character classes. */
 
   private parseClass(): Item {
-    const start = this.i - 1;
     const p = this.p;
     if (this.end - this.i >= 6 && (p.startsWith('[:<:]]', this.i) || p.startsWith('[:>:]]', this.i))) {
       const startWord = p[this.i + 2] === '<';
@@ -944,8 +943,7 @@ class Parser {
     let rangeState = RANGE_NO;
     let rangeStart = -1;
     let lastLiteral = -1;
-    const addLiteral = (v: number, isLiteral: boolean): void => {
-      void isLiteral;
+    const addLiteral = (v: number): void => {
       if (rangeState === RANGE_STARTED) {
         if (v < rangeStart) throw new PcreError(8, this.i - 1);
         lits.addRange(rangeStart, v);
@@ -964,7 +962,7 @@ class Parser {
           this.i++;
           handled = true;
         } else {
-          addLiteral(c, true);
+          addLiteral(c);
           handled = true;
         }
       } else if (this.flags.xx && (c === 0x20 || c === 0x09)) {
@@ -994,18 +992,18 @@ class Parser {
         rangeStart = lastLiteral;
         handled = true;
       } else if (c !== 0x5c) {
-        addLiteral(c, true);
+        addLiteral(c);
         handled = true;
       }
       if (!handled) {
         const e = this.escape(true);
         let setItem: ByteSet | undefined;
         if (e.kind === 'char') {
-          addLiteral(e.c, false);
+          addLiteral(e.c);
         } else if (e.kind === 'ref') {
           /* never: digits in a class are octal */
         } else if (e.esc === 'b') {
-          addLiteral(0x08, false);
+          addLiteral(0x08);
         } else if (e.esc === 'Q') {
           inQ = true;
         } else if (e.esc === 'E') {
@@ -1067,7 +1065,6 @@ class Parser {
     if (this.flags.i) lits.foldAscii();
     const set = lits.addSet(others);
     if (negate) set.invert();
-    void start;
     return this.set(set);
   }
 
@@ -1375,18 +1372,16 @@ class Parser {
     if (k >= this.end || (p[k] !== ':' && p[k] !== ')')) throw new PcreError(60, k);
     const verbs = ['', 'MARK', 'ACCEPT', 'F', 'FAIL', 'COMMIT', 'PRUNE', 'SKIP', 'THEN'];
     if (!verbs.includes(name)) throw new PcreError(60, k);
-    let arg = false;
     let j = k;
-    if (p[j] === ':' && p[j + 1] === ')') j++;
+    if (p[j] === ':' && p[j + 1] === ')') j++; // an empty argument is no argument
     if ((name === '' || name === 'MARK') && p[j] !== ':') throw new PcreError(66, j);
     if (p[j] === ':') {
-      arg = true;
+      // The argument (a name, without escapes) runs to the next ")".
       const close = p.indexOf(')', j + 1);
       if (close < 0) throw new PcreError(60, this.end);
       j = close;
     }
     this.i = j + 1;
-    void arg;
     if (name === 'F' || name === 'FAIL') return { parts: ['(?!)'], quant: false, len: 0, hasRef: false };
     if (name === '' || name === 'MARK') return { parts: [], quant: false, len: 0, hasRef: false };
     return { ...this.unsupported(`(*${name}) (backtracking control verb)`), quant: name === 'ACCEPT' };
