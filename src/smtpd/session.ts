@@ -84,7 +84,8 @@ export class SmtpdSession {
     this.tls = deps.tls;
     this.auth = deps.auth;
     this.onEtrn = deps.onEtrn;
-    this.stream = new SmtpStream(socket, this.settings.timeout);
+    // In TLS wrapper mode the client's first bytes are its TLS handshake.
+    this.stream = new SmtpStream(socket, this.settings.timeout, !this.settings.tlsWrapper);
     this.state.service = this.settings.serviceName;
     this.state.clientPortLogging = this.settings.clientPortLogging;
   }
@@ -307,6 +308,7 @@ export class SmtpdSession {
     const s = this.settings;
     if (s.tlsWrapper && !st.tlsActive) {
       if (!this.tls?.available) {
+        this.stream.reattach(this.stream.socket);
         this.log.warn(
           `Wrapper-mode request dropped from ${st.namaddr} for service ${st.service}. TLS context initialization failed. For details see earlier warnings in your logs.`,
         );

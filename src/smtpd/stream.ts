@@ -77,12 +77,17 @@ export class SmtpStream {
     this.wake();
   };
 
+  /**
+   * `attached` = false leaves the socket alone until reattach() (TLS
+   * wrapper mode: the first bytes belong to the TLS handshake).
+   */
   constructor(
     public socket: Duplex,
     timeoutSeconds: number,
+    attached = true,
   ) {
     this.timeout = timeoutSeconds;
-    this.attach(socket);
+    if (attached) this.attach(socket);
   }
 
   private attach(socket: Duplex): void {

@@ -5,7 +5,7 @@
  *
  * The instance gets its own main.cf and a small master.cf: the services a
  * test names (usually `127.0.0.1:PORT inet ... smtpd -o ...`) plus cleanup,
- * trivial-rewrite, flush, proxymap, anvil and postlogd (maillog_file =
+ * trivial-rewrite, flush, proxymap, anvil, tlsmgr and postlogd (maillog_file =
  * DIR/maillog). No qmgr: accepted mail stays in the incoming queue and is
  * never delivered. Nothing under /etc/postfix is read or touched. Needs
  * root (the master drops privileges to the postfix user). Starting takes
@@ -81,6 +81,7 @@ flush     unix  n       -       n       1000?   0       flush
 proxymap  unix  -       -       n       -       -       proxymap
 anvil     unix  -       -       n       -       1       anvil
 postlog   unix-dgram n  -       n       -       1       postlogd
+tlsmgr    unix  -       -       n       1000?   1       tlsmgr
 `;
 
 export async function startRealPostfix(opts: RealPostfixOptions): Promise<RealPostfix> {

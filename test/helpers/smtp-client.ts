@@ -11,6 +11,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import type { CleanupResult, CleanupService, CleanupSession, RecipientOptions } from '../../src/cleanup/types.js';
 
@@ -21,7 +22,11 @@ export class SmtpTestClient {
   /** Everything received, as a latin1 string. */
   received = '';
 
-  private constructor(readonly socket: Socket) {
+  private constructor(public socket: Socket) {
+    this.listen(socket);
+  }
+
+  private listen(socket: Socket): void {
     socket.setEncoding('latin1');
     socket.on('data', (d: string) => {
       this.buf += d;
@@ -35,6 +40,28 @@ export class SmtpTestClient {
     socket.on('error', () => {
       this.closed = true;
       this.wake();
+    });
+  }
+
+  /** Start TLS on the connection (after "220 2.0.0 Ready to start TLS"); false if the handshake fails. */
+  startTls(): Promise<boolean> {
+    const raw = this.socket;
+    raw.removeAllListeners('data');
+    return new Promise((resolve) => {
+      const t = tlsConnect({ socket: raw, rejectUnauthorized: false }, () => resolve(true));
+      t.once('error', () => resolve(false));
+      this.socket = t as unknown as Socket;
+      this.listen(this.socket);
+    });
+  }
+
+  /** Connect with TLS from the start (smtps, wrapper mode). */
+  static connectTls(port: number): Promise<SmtpTestClient> {
+    return new Promise((resolve, reject) => {
+      const t = tlsConnect({ port, host: '127.0.0.1', rejectUnauthorized: false }, () =>
+        resolve(new SmtpTestClient(t as unknown as Socket)),
+      );
+      t.once('error', reject);
     });
   }
 
