@@ -251,7 +251,7 @@ describe('doveadm pw differential', { skip: !realDoveadmAvailable() && 'real dov
       c('-c', bad, 'help', 'pw', 'x'),
       c('-c', obsolete, 'pw', '-s', 'plain', '-p', 'x'),
       c('-c', quota, 'config', '-n'),
-      c('-c', quota, 'config', '-h', 'mail_plugins', '-c', conf),
+      c('-c', quota, 'config', '-h', 'mail_plugins'),
       c('-c', bad, 'config', '-n'),
     ]);
   });
