@@ -109,7 +109,7 @@ describe('smtpd TLS: Postern vs real Postfix', { skip: !realPostfixUsable() && '
   before(async () => {
     const names = ['may', 'encrypt', 'none', 'wrapper'];
     const free = await freePorts(names.length);
-    names.forEach((n, i) => ports.set(n, free[i]));
+    for (const [i, n] of names.entries()) ports.set(n, free[i]);
     execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=mx.example.test', '-days', '2', '-keyout', cert, '-out', cert], {
       stdio: 'ignore',
     });
