@@ -17,8 +17,9 @@
  */
 import { warn } from '../log/msg.js';
 import { maskAddr, ntop4, ntop6, pton4, pton6 } from './pattern/inet.js';
-import { rhsFileToBase64 } from './pattern/rhs-file.js';
+import { filesToBase64 } from './rhs-file.js';
 import { isSpaceCode, logicalLines, readTableSource, trimTrailing } from './pattern/source.js';
+import { requireReadOnly } from './driver-util.js';
 import { DictError, DictFlag, type LookupTable, type OpenOptions } from './types.js';
 
 interface Entry {
@@ -215,8 +216,8 @@ function parseRule(line: string, nesting: number, dictFlags: number): { entry: O
     entry = { ...got.entry, op: 'match' };
   }
   if (dictFlags & DictFlag.SRC_RHS_IS_FILE) {
-    const got = rhsFileToBase64(value);
-    if ('error' in got) return { why: got.error };
+    const got = filesToBase64(value);
+    if ('err' in got) return { why: got.err };
     value = got.value;
   }
   return { entry: { ...entry, value } };
@@ -224,9 +225,7 @@ function parseRule(line: string, nesting: number, dictFlags: number): { entry: O
 
 /** MapDriver.open for "cidr". */
 export async function open(type: string, name: string, opts: OpenOptions): Promise<LookupTable> {
-  if (opts.mode !== 'read') {
-    throw new DictError('config', `${type}:${name}`, `${type}:${name} map requires O_RDONLY access mode`);
-  }
+  requireReadOnly(type, name, opts);
   const src = await readTableSource('cidr', name);
   if (src.isDirectory) throw new DictError('config', `cidr:${name}`, `cidr map ${name}: read error: Is a directory`);
   return CidrTable.fromText(name, src.text, src.path, opts.dictFlags);

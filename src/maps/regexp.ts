@@ -28,8 +28,9 @@ import { asciiLower, asciiUpper } from './pattern/byteset.js';
 import { compilePcre } from './pattern/pcre-regex.js';
 import { compilePosix } from './pattern/posix-regex.js';
 import { expandReplacement, parseReplacement, type Replacement } from './pattern/replacement.js';
-import { rhsFileToBase64 } from './pattern/rhs-file.js';
+import { filesToBase64 } from './rhs-file.js';
 import { isSpaceCode, logicalLines, readTableSource, trimTrailing } from './pattern/source.js';
+import { requireReadOnly } from './driver-util.js';
 import { DictError, DictFlag, type LookupTable, type OpenOptions } from './types.js';
 
 type Kind = 'regexp' | 'pcre';
@@ -343,9 +344,9 @@ class Compiler {
     if (i >= line.length) warn(`${this.where(lineno)}: no replacement text: using empty string`);
     let text = line.slice(i);
     if (this.dictFlags & DictFlag.SRC_RHS_IS_FILE) {
-      const got = rhsFileToBase64(text);
-      if ('error' in got) {
-        warn(`${this.where(lineno)}: ${got.error}: skipping this rule`);
+      const got = filesToBase64(text);
+      if ('err' in got) {
+        warn(`${this.where(lineno)}: ${got.err}: skipping this rule`);
         return undefined;
       }
       text = got.value;
@@ -467,9 +468,7 @@ export async function open(type: string, name: string, opts: OpenOptions): Promi
   if (type !== 'regexp' && type !== 'pcre') {
     throw new DictError('config', `${type}:${name}`, `unsupported dictionary type: ${type}`);
   }
-  if (opts.mode !== 'read') {
-    throw new DictError('config', `${type}:${name}`, `${type}:${name} map requires O_RDONLY access mode`);
-  }
+  requireReadOnly(type, name, opts);
   const { text, path } = await readTableSource(type, name);
   return PatternTable.fromText(type, name, text, path, opts.dictFlags);
 }
