@@ -212,9 +212,9 @@ export async function runDialogue(port: number, steps: DialogueStep[], opts: Dia
   }
 }
 
-/** Replace values that differ between runs (queue IDs). */
+/** Replace values that differ between runs (queue IDs, client ports). */
 export function normaliseReplies(lines: string[]): string[] {
-  return lines.map((l) => l.replace(/(queued as )[0-9A-Za-z]+/, '$1QUEUEID'));
+  return lines.map((l) => l.replace(/(queued as )[0-9A-Za-z]+/, '$1QUEUEID').replace(/(\]):\d+\b/g, '$1:PORT'));
 }
 
 // --- a memory-only CleanupService (test only) ---
@@ -363,7 +363,8 @@ export function normaliseLog(lines: string[]): string[] {
     l
       .replace(/^.*? postfix\/(?:[^ ]*\/)?smtpd\[\d+\]: /, '')
       .replace(/\b(?:[0-9A-F]{10,11}|[0-9A-Za-z]{15,16})(?=:)/, 'QUEUEID')
-      .replace(/(queued as )[0-9A-Za-z]+/, '$1QUEUEID'),
+      .replace(/(queued as )[0-9A-Za-z]+/, '$1QUEUEID')
+      .replace(/(\]):\d+\b/g, '$1:PORT'),
   );
 }
 
