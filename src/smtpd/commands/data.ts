@@ -26,6 +26,26 @@ import { quote822Local } from '../tok822.js';
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
+let zoneFormat: Intl.DateTimeFormat | undefined;
+let zoneCache: { hour: number; name: string } | undefined;
+
+/** strftime("%Z"): the local time zone abbreviation, cached per hour. */
+function zoneName(d: Date, sign: string, hours: string): string {
+  const hour = Math.floor(d.getTime() / 3_600_000);
+  if (zoneCache?.hour === hour) return zoneCache.name;
+  let name = 'UTC';
+  try {
+    zoneFormat ??= new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' });
+    name = zoneFormat.formatToParts(d).find((p) => p.type === 'timeZoneName')?.value ?? 'UTC';
+  } catch {
+    /* keep UTC */
+  }
+  // glibc prints a numeric abbreviation where the zone has no name.
+  if (/^GMT[+-]/.test(name)) name = `${sign}${hours}`;
+  zoneCache = { hour, name };
+  return name;
+}
+
 /** mail_date(): "Mon,  3 Nov 2026 16:54:08 +0000 (UTC)" in local time. */
 export function mailDate(d: Date): string {
   const off = -d.getTimezoneOffset();
@@ -33,19 +53,10 @@ export function mailDate(d: Date): string {
   const abs = Math.abs(off);
   const p2 = (n: number) => String(n).padStart(2, '0');
   const day = String(d.getDate()).padStart(2, ' ');
-  let zone = 'UTC';
-  try {
-    zone =
-      new Intl.DateTimeFormat('en-US', { timeZoneName: 'short' }).formatToParts(d).find((p) => p.type === 'timeZoneName')
-        ?.value ?? 'UTC';
-  } catch {
-    /* keep UTC */
-  }
-  if (/^GMT[+-]/.test(zone)) zone = `${sign}${p2(Math.floor(abs / 60))}`;
   return (
     `${DAYS[d.getDay()]}, ${day} ${MONTHS[d.getMonth()]} ${d.getFullYear()} ` +
     `${p2(d.getHours())}:${p2(d.getMinutes())}:${p2(d.getSeconds())} ` +
-    `${sign}${p2(Math.floor(abs / 60))}${p2(abs % 60)} (${zone})`
+    `${sign}${p2(Math.floor(abs / 60))}${p2(abs % 60)} (${zoneName(d, sign, p2(Math.floor(abs / 60)))})`
   );
 }
 
