@@ -41,7 +41,9 @@ export interface UserdbDriver {
 }
 
 /** A fatal driver configuration error (the auth process refuses to start). */
-export class AuthConfigError extends Error {}
+export class AuthConfigError extends Error {
+  override name = 'AuthConfigError';
+}
 
 export type PassdbFactory = (auth: Auth, args: string) => PassdbDriver;
 export type UserdbFactory = (auth: Auth, args: string) => UserdbDriver;
