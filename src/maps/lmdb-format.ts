@@ -409,7 +409,8 @@ export class LmdbReader {
   }
 }
 
-const CHUNK_PAGES = 1024;
+/** Pages buffered before a write (small: fresh memory is costly to touch). */
+const CHUNK_PAGES = 64;
 
 /**
  * Writes a new LMDB data file from records given in strictly ascending
@@ -419,7 +420,7 @@ const CHUNK_PAGES = 1024;
 export class LmdbBulkWriter {
   private readonly psize = PAGE_SIZE;
   private readonly nodemax = (((PAGE_SIZE - PAGEHDRSZ) / 2) & -2) - 2;
-  private chunk = Buffer.alloc(CHUNK_PAGES * PAGE_SIZE);
+  private chunk = Buffer.allocUnsafe(CHUNK_PAGES * PAGE_SIZE);
   private chunkPages = 0;
   private chunkFirst = 2;
   private nextPgno = 2;
@@ -506,7 +507,6 @@ export class LmdbBulkWriter {
     while (off < bytes) off += writeSync(this.fd, this.chunk, off, bytes - off, this.chunkFirst * this.psize + off);
     this.chunkFirst += this.chunkPages;
     this.chunkPages = 0;
-    this.chunk.fill(0);
   }
 
   private writeOverflow(vBuf: Uint8Array, vOff: number, vLen: number, size: number): number {
