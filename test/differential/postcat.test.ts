@@ -1,7 +1,7 @@
 /**
  * postcat(1): Postern's and the real one on the same queue files, byte for
  * byte (stdout, stderr, exit status): files the real Postfix made
- * (fixtures/queue, see generate.sh: maildrop, incoming, a milter-padded
+ * (fixtures/queue, see generate.sh: maildrop, incoming, smtpd-received, a milter-padded
  * hold file with pointer records, a long-ID file), files Postern's cleanup
  * and writer make here, and damaged files.
  *
@@ -33,7 +33,7 @@ describe('postcat vs real postcat', { skip: !realPostfixAvailable() }, () => {
   before(async () => {
     const inst = makeInstance(join(t.dir, 'q'), 'enable_long_queue_ids = no\n');
     etc = inst.etc;
-    for (const f of ['real-maildrop', 'real-incoming', 'real-milter-hold', 'real-longid']) {
+    for (const f of ['real-maildrop', 'real-incoming', 'real-milter-hold', 'real-longid', 'real-smtpd']) {
       files[f] = join(t.dir, f);
       copyFileSync(join(FIX, f), files[f]!);
     }
@@ -137,7 +137,7 @@ describe('postcat vs real postcat', { skip: !realPostfixAvailable() }, () => {
     });
   }
 
-  for (const name of ['real-maildrop', 'real-longid', 'ours-maildrop']) {
+  for (const name of ['real-maildrop', 'real-longid', 'real-smtpd', 'ours-maildrop']) {
     it(`${name}: default, -v, -bh, -s offset`, async () => {
       await Promise.all([[], ['-v'], ['-bh'], ['-s', '97']].map((o) => same([...o, files[name]!])));
     });
