@@ -273,3 +273,52 @@ export function detailParse(delimiters: string, a: SmtpAddress): { username: str
   if (!user.includes('@')) return { username: `${user}@${a.domain}`, delim, detail };
   return { username: encodeAddress({ localpart: user, domain: a.domain }), delim, detail };
 }
+
+/** smtp_address_parse_any: the end of a "<…>" path, quotes respected; undefined when there is none. */
+function parseAnyEnd(text: string): number | undefined {
+  let p = 0;
+  let path = false;
+  let quoted = false;
+  if (text[p] === '<') {
+    path = true;
+    p++;
+  }
+  if (text[p] === '"') {
+    quoted = true;
+    p++;
+  }
+  while (p < text.length) {
+    if (quoted && text[p] === '\\') {
+      p++;
+      if (p === text.length || text.charCodeAt(p) < 0x20) return undefined;
+      p++;
+      if (p === text.length) break;
+    }
+    const c = text[p] as string;
+    if (c === '"') quoted = false;
+    else if (c === ' ' && !quoted) {
+      if (path) return undefined;
+      return p;
+    } else if (c === '>' && !quoted) return p + 1;
+    else if (c.charCodeAt(0) < 0x20) return undefined;
+    p++;
+  }
+  if (quoted || path) return undefined;
+  return p;
+}
+
+/**
+ * MAIL FROM path as Dovecot's LMTP reads it (mail_path_allow_broken=yes):
+ * a path that is not valid but still a "<…>" is accepted as the null
+ * sender instead of refused.
+ */
+export function parseMailPath(text: string): PathParse & { broken?: boolean } {
+  const r = parsePath(text, { allowEmpty: true });
+  if (!r.error) return r;
+  if (text[0] !== '<') return r;
+  const end = parseAnyEnd(text);
+  if (end === undefined) return r;
+  const rest = text.slice(end);
+  if (rest !== '' && rest[0] !== ' ') return { error: 'Invalid character in path', rest };
+  return { address: { localpart: '' }, rest, broken: true };
+}

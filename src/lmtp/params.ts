@@ -8,7 +8,9 @@
 import { parsePath, type SmtpAddress } from './address.js';
 
 export interface ParamError {
-  code: 501 | 555;
+  code: 501 | 555 | 550;
+  /** enhanced code (default 5.5.4) */
+  enh?: string;
   text: string;
 }
 
@@ -116,7 +118,8 @@ export function parseRcptParams(args: string, opts: { trusted: boolean }): RcptP
         out.orcpt.addr = r.address;
       }
       canon.push(`ORCPT=${type};${x}`);
-    } else if (kw === 'XRCPTFORWARD' && opts.trusted) {
+    } else if (kw === 'XRCPTFORWARD') {
+      if (!opts.trusted) return { code: 550, enh: '5.7.14', text: 'Unacceptable XRCPTFORWARD= parameter: You are not from trusted IP' } as ParamError;
       out.forward = p.value ?? '';
       canon.push(`XRCPTFORWARD=${p.value ?? ''}`);
     } else {

@@ -20,7 +20,7 @@ import { deliver } from '../storage/deliver.js';
 import { MailError } from '../storage/errors.js';
 import { sessionId as newSessionId } from '../storage/guid.js';
 import { createMailUser } from '../storage/user.js';
-import { detailParse, encodeAddress, parseHeloDomain, parsePath, type SmtpAddress } from './address.js';
+import { detailParse, encodeAddress, parseHeloDomain, parseMailPath, parsePath, type SmtpAddress } from './address.js';
 import { addedHeaders, messageIdForLog } from './headers.js';
 import { type MailParams, parseMailParams, parseRcptParams, type RcptParams } from './params.js';
 import type { LmtpSettings } from './settings.js';
@@ -65,7 +65,6 @@ interface Transaction {
   timestamp: Date;
   chunks: Buffer[];
   chunkBytes: number;
-  chunkFailed: boolean;
 }
 
 interface Reply {
@@ -89,6 +88,9 @@ export class LmtpSession {
   private transactionSeq = 0;
   private rcptSeq = 0;
   private trans: Transaction | undefined;
+  /** BDAT chunks seen and whether one failed (smtp_server_connection state; reset by RSET). */
+  private dataChunks = 0;
+  private dataFailed = false;
   /** DATA mode: collecting lines until ".". */
   private dataMode: { lines: Buffer[]; size: number } | undefined;
   /** BDAT: bytes still to read into the current chunk. */
@@ -228,8 +230,18 @@ export class LmtpSession {
 
   // --------------------------------------------------------------- replies
 
-  /** Send a reply and count bad ones (500/501/503). */
+  /**
+   * Send a reply and count bad ones (500/501/503). The 11th bad command in
+   * a row gets no reply of its own: the connection ends with 421
+   * (smtp_server_command_completed, max_bad_commands = 10).
+   */
   private reply(r: Reply, bad = [500, 501, 503].includes(r.code)): void {
+    if (bad && this.badCounter + 1 > MAX_BAD_COMMANDS) {
+      this.badCounter++;
+      this.write(`421 4.7.0 ${this.set.hostname} Too many invalid commands.\r\n`);
+      this.close('Too many invalid commands.');
+      return;
+    }
     this.write(fmt(r));
     this.countBad(bad);
   }
@@ -237,10 +249,6 @@ export class LmtpSession {
   private countBad(bad: boolean): void {
     if (bad) this.badCounter++;
     else this.badCounter = 0;
-    if (this.badCounter > MAX_BAD_COMMANDS) {
-      this.write(`421 4.7.0 ${this.set.hostname} Too many invalid commands.\r\n`);
-      this.close('Too many invalid commands.');
-    }
   }
 
   // -------------------------------------------------------------- commands
@@ -275,81 +283,62 @@ export class LmtpSession {
     }
     switch (name) {
       case 'LHLO':
-        {
-this.cmdLhlo(rest);
- return;
-}
+        this.cmdLhlo(rest);
+        return;
       case 'MAIL':
-        {
-this.cmdMail(rest);
- return;
-}
+        this.cmdMail(rest);
+        return;
       case 'RCPT':
-        {
-this.cmdRcpt(rest);
- return;
-}
+        await this.cmdRcpt(rest);
+        return;
       case 'DATA':
-        {
-this.cmdData(rest);
- return;
-}
+        this.cmdData(rest);
+        return;
       case 'BDAT':
-        {
-this.cmdBdat(rest);
- return;
-}
+        this.cmdBdat(rest);
+        return;
       case 'RSET':
         if (rest !== '') {
-this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
- return;
-}
+          this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
+          return;
+        }
         this.resetTransaction();
-        {
-this.reply({ code: 250, enh: '2.0.0', text: 'OK' });
- return;
-}
+        this.reply({ code: 250, enh: '2.0.0', text: 'OK' });
+        return;
       case 'NOOP':
-        {
-this.reply({ code: 250, enh: '2.0.0', text: 'OK' });
- return;
-}
+        this.reply({ code: 250, enh: '2.0.0', text: 'OK' });
+        return;
       case 'VRFY':
         if (rest === '') {
-this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
- return;
-}
-        {
-this.reply({ code: 252, enh: '2.3.3', text: 'Try RCPT instead' });
- return;
-}
+          this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
+          return;
+        }
+        this.reply({ code: 252, enh: '2.3.3', text: 'Try RCPT instead' });
+        return;
       case 'QUIT':
         if (rest !== '') {
-this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
- return;
-}
+          this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
+          return;
+        }
         this.write('221 2.0.0 Bye\r\n');
         this.close('Logged out');
         return;
       case 'STARTTLS':
         if (!this.set.ssl) {
-this.reply({ code: 502, enh: '5.5.1', text: 'TLS support is not enabled.' });
- return;
-}
-        {
-this.reply({ code: 454, enh: '4.7.0', text: 'Internal error, TLS not available.' });
- return;
-}
+          this.reply({ code: 502, enh: '5.5.1', text: 'TLS support is not enabled.' });
+          return;
+        }
+        this.reply({ code: 454, enh: '4.7.0', text: 'Internal error, TLS not available.' });
+        return;
+      case 'AUTH':
+        this.reply({ code: 502, enh: '5.5.1', text: 'Unsupported command' });
+        return;
       case 'XCLIENT':
-        {
-this.cmdXclient(rest);
- return;
-}
+        this.cmdXclient(rest);
+        return;
       default:
-        {
-this.reply({ code: 500, enh: '5.5.1', text: 'Unknown command' });
- return;
-}
+        this.reply({ code: 500, enh: '5.5.1', text: 'Unknown command' });
+        return;
     }
   }
 
@@ -370,30 +359,30 @@ this.reply({ code: 500, enh: '5.5.1', text: 'Unknown command' });
 
   private cmdMail(params: string): void {
     if (this.trans) {
-this.reply({ code: 503, enh: '5.5.0', text: 'MAIL already given' });
- return;
-}
+      this.reply({ code: 503, enh: '5.5.0', text: 'MAIL already given' });
+      return;
+    }
     if (params.slice(0, 5).toUpperCase() !== 'FROM:') {
-this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
- return;
-}
+      this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
+      return;
+    }
     const after = params.slice(5);
     if (after[0] === ' ' || after[0] === '\t') {
-this.reply({ code: 501, enh: '5.5.4', text: 'Invalid FROM: Unexpected whitespace before path' });
- return;
-}
-    const p = parsePath(after, { allowEmpty: true });
+      this.reply({ code: 501, enh: '5.5.4', text: 'Invalid FROM: Unexpected whitespace before path' });
+      return;
+    }
+    const p = parseMailPath(after);
     if (p.error || !p.address) {
-this.reply({ code: 501, enh: '5.5.4', text: `Invalid FROM: ${p.error ?? 'Invalid character in path'}` });
- return;
+      this.reply({ code: 501, enh: '5.5.4', text: `Invalid FROM: ${p.error ?? 'Invalid character in path'}` });
+      return;
     }
     const mp = parseMailParams(p.rest.startsWith(' ') ? p.rest.slice(1) : p.rest);
     if ('code' in mp) {
-this.reply({ code: mp.code, enh: '5.5.4', text: mp.text });
- return;
-}
+      this.reply({ code: mp.code, enh: '5.5.4', text: mp.text });
+      return;
+    }
     const id = this.transactionSeq++ === 0 ? this.sessionId : `${this.sessionId}:T${this.transactionSeq}`;
-    this.trans = { id, mailFrom: p.address, params: mp, rcpts: [], timestamp: new Date(), chunks: [], chunkBytes: 0, chunkFailed: false };
+    this.trans = { id, mailFrom: p.address, params: mp, rcpts: [], timestamp: new Date(), chunks: [], chunkBytes: 0 };
     this.rcptSeq = 0;
     this.reply({ code: 250, enh: '2.1.0', text: 'OK' });
   }
@@ -401,35 +390,35 @@ this.reply({ code: mp.code, enh: '5.5.4', text: mp.text });
   private async cmdRcpt(params: string): Promise<void> {
     const trans = this.trans;
     if (!trans) {
-this.reply({ code: 503, enh: '5.5.0', text: 'MAIL needed first' });
- return;
-}
+      this.reply({ code: 503, enh: '5.5.0', text: 'MAIL needed first' });
+      return;
+    }
     if (params.slice(0, 3).toUpperCase() !== 'TO:') {
-this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
- return;
-}
+      this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
+      return;
+    }
     const after = params.slice(3);
     if (after[0] === ' ' || after[0] === '\t') {
-this.reply({ code: 501, enh: '5.5.4', text: 'Invalid TO: Unexpected whitespace before path' });
- return;
-}
+      this.reply({ code: 501, enh: '5.5.4', text: 'Invalid TO: Unexpected whitespace before path' });
+      return;
+    }
     const p = parsePath(after, { allowLocalpart: true });
     if (p.error || !p.address) {
-this.reply({ code: 501, enh: '5.5.4', text: `Invalid TO: ${p.error ?? 'Invalid character in path'}` });
- return;
-}
+      this.reply({ code: 501, enh: '5.5.4', text: `Invalid TO: ${p.error ?? 'Invalid character in path'}` });
+      return;
+    }
     const rp = parseRcptParams(p.rest.startsWith(' ') ? p.rest.slice(1) : p.rest, { trusted: this.trusted });
     if ('code' in rp) {
-this.reply({ code: rp.code, enh: '5.5.4', text: rp.text });
- return;
-}
+      this.reply({ code: rp.code, enh: rp.enh ?? '5.5.4', text: rp.text });
+      return;
+    }
     const path = p.address;
     const rcptText = `<${encodeAddress(path)}>`;
     // lmtp_recipient_create: every RCPT that gets this far takes a session id
     const sessionId = this.rcptSeq++ === 0 ? trans.id : `${trans.id}:R${this.rcptSeq}`;
     if (path.localpart === '' && path.domain === undefined) {
-this.reply({ code: 550, enh: '5.1.1', text: `${rcptText} Unacceptable TO: Empty path not allowed` });
- return;
+      this.reply({ code: 550, enh: '5.1.1', text: `${rcptText} Unacceptable TO: Empty path not allowed` });
+      return;
     }
     const { username, detail } = detailParse(this.set.recipientDelimiter, path);
     let r: Awaited<ReturnType<UserLookup>>;
@@ -447,20 +436,20 @@ this.reply({ code: 550, enh: '5.1.1', text: `${rcptText} Unacceptable TO: Empty 
     }
     if (r.ret < 0) {
       this.log('error', `lmtp(${process.pid}): `, `Failed to lookup user ${username}: Internal error occurred. Refer to server log for more information.`);
-this.reply({ code: 451, enh: '4.3.0', text: `${rcptText} Temporary internal error` });
- return;
+      this.reply({ code: 451, enh: '4.3.0', text: `${rcptText} Temporary internal error` });
+      return;
     }
     if (r.ret === 0) {
-this.reply({ code: 550, enh: '5.1.1', text: `${rcptText} User doesn't exist: ${username}` });
- return;
-}
+      this.reply({ code: 550, enh: '5.1.1', text: `${rcptText} User doesn't exist: ${username}` });
+      return;
+    }
     const rcpt: Rcpt = { path, params: rp, username: r.user ?? username, detail, sessionId, fields: r.fields };
     if (this.set.rcptCheckQuota) {
       const q = await this.checkQuota(rcpt);
       if (q) {
-this.reply(q);
- return;
-}
+        this.reply(q);
+        return;
+      }
     }
     // duplicate: same path and same parameters
     const dup = trans.rcpts.find((x) => x.duplicateOf === undefined && sameAddress(x.path, path) && x.params.canonical === rp.canonical);
@@ -499,9 +488,10 @@ this.reply(q);
     });
   }
 
+  /** smtp_server_connection_data_check_state */
   private dataCheck(chunking: boolean, last: boolean): Reply | 'abort' | undefined {
     const trans = this.trans;
-    if (trans?.chunkFailed && trans.chunks.length > 0) return { code: 503, enh: '5.5.0', text: 'Previous data chunk failed, issue RSET first' };
+    if (this.dataChunks > 0 && this.dataFailed) return { code: 503, enh: '5.5.0', text: 'Previous data chunk failed, issue RSET first' };
     if (!trans) return { code: 503, enh: '5.5.0', text: 'MAIL needed first' };
     if (trans.rcpts.length === 0) {
       if (chunking && last) return 'abort';
@@ -512,19 +502,19 @@ this.reply(q);
 
   private cmdData(params: string): void {
     if (params !== '') {
-this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
- return;
-}
+      this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
+      return;
+    }
     const bad = this.dataCheck(false, true);
     if (bad === 'abort') return;
     if (bad) {
-this.reply(bad);
- return;
-}
-    if (this.trans && this.trans.chunks.length > 0) {
-this.reply({ code: 503, enh: '5.5.0', text: 'Bad sequence of commands' });
- return;
-}
+      this.reply(bad);
+      return;
+    }
+    if (this.dataChunks > 0) {
+      this.reply({ code: 503, enh: '5.5.0', text: 'Bad sequence of commands' });
+      return;
+    }
     this.write('354 OK\r\n');
     this.dataMode = { lines: [], size: 0 };
   }
@@ -544,27 +534,33 @@ this.reply({ code: 503, enh: '5.5.0', text: 'Bad sequence of commands' });
     dm.size += l.length;
   }
 
+  private chunkFail(r: Reply): void {
+    this.dataFailed = true;
+    this.reply(r);
+  }
+
   private cmdBdat(params: string): void {
+    this.dataChunks++;
     const argv = params.split(' ');
-    let size = -1;
+    let size = 0;
     let last = false;
     let ok = true;
     if (argv[0] === undefined || !/^\d+$/.test(argv[0]) || argv[0].length > 19) {
-      this.reply({ code: 501, enh: '5.5.4', text: 'Invalid chunk size parameter' });
-      size = 0;
+      this.chunkFail({ code: 501, enh: '5.5.4', text: 'Invalid chunk size parameter' });
       ok = false;
     } else {
       size = Number(argv[0]);
       if (argv.length > 2) {
-        this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
+        this.chunkFail({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
         ok = false;
       } else if (argv.length === 2) {
         if ((argv[1] as string).toUpperCase() !== 'LAST') {
-          this.reply({ code: 501, enh: '5.5.4', text: 'Invalid end marker parameter' });
+          this.chunkFail({ code: 501, enh: '5.5.4', text: 'Invalid end marker parameter' });
           ok = false;
         } else last = true;
       }
     }
+    // the chunk's bytes are read (and dropped) even after a syntax error
     if (size > 0) this.bdat = { remaining: size, parts: [], last, size, ok };
     else if (ok) this.run(() => this.finishBdat({ parts: [], last, size: 0, ok }));
   }
@@ -574,8 +570,7 @@ this.reply({ code: 503, enh: '5.5.0', text: 'Bad sequence of commands' });
     const bad = this.dataCheck(true, b.last);
     if (bad === 'abort') return;
     if (bad) {
-      if (this.trans) this.trans.chunkFailed = true;
-      this.reply(bad);
+      this.chunkFail(bad);
       return;
     }
     const trans = this.trans as Transaction;
@@ -661,13 +656,13 @@ this.reply({ code: 503, enh: '5.5.0', text: 'Bad sequence of commands' });
 
   private cmdXclient(params: string): void {
     if (this.trans) {
-this.reply({ code: 503, enh: '5.5.0', text: 'XCLIENT not permitted during a mail transaction' });
- return;
-}
+      this.reply({ code: 503, enh: '5.5.0', text: 'XCLIENT not permitted during a mail transaction' });
+      return;
+    }
     if (!this.trusted) {
-this.reply({ code: 550, enh: '5.7.14', text: 'You are not from trusted IP' });
- return;
-}
+      this.reply({ code: 550, enh: '5.7.14', text: 'You are not from trusted IP' });
+      return;
+    }
     for (const a of params.split(' ').filter(Boolean)) {
       const eq = a.indexOf('=');
       const k = (eq < 0 ? a : a.slice(0, eq)).toUpperCase();
@@ -676,9 +671,9 @@ this.reply({ code: 550, enh: '5.7.14', text: 'You are not from trusted IP' });
         if (v.toUpperCase() !== '[UNAVAILABLE]') this.info.remoteIp = v.replace(/^IPV6:/i, '');
       } else if (k === 'PORT') {
         if (!/^\d+$/.test(v)) {
-this.reply({ code: 501, enh: '5.5.4', text: 'Invalid PORT parameter' });
- return;
-}
+          this.reply({ code: 501, enh: '5.5.4', text: 'Invalid PORT parameter' });
+          return;
+        }
         this.info.remotePort = Number(v);
       } else if (k === 'HELO') {
         this.heloDomain = parseHeloDomain(v);
@@ -688,9 +683,12 @@ this.reply({ code: 501, enh: '5.5.4', text: 'Invalid PORT parameter' });
     this.countBad(false);
   }
 
+  /** smtp_server_connection_reset_state: transaction and chunk state. */
   private resetTransaction(): void {
     this.trans = undefined;
     this.rcptSeq = 0;
+    this.dataChunks = 0;
+    this.dataFailed = false;
   }
 }
 
