@@ -7,12 +7,17 @@
 import { opendirSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** scan_dir_next() over one directory: names in readdir order ([] when missing). */
-export function readdirOrder(dir: string): string[] {
+/**
+ * scan_dir_next() over one directory: names in readdir order. A directory
+ * that cannot be opened gives [] or, with `onError`, whatever it does
+ * (postsuper: scan_dir_push's fatal error).
+ */
+export function readdirOrder(dir: string, onError?: (err: unknown) => void): string[] {
   let d: import('node:fs').Dir;
   try {
     d = opendirSync(dir);
-  } catch {
+  } catch (err) {
+    onError?.(err);
     return [];
   }
   const names: string[] = [];
