@@ -10,9 +10,12 @@
  *
  * Each command lives in src/cli/doveadm/<first word>.ts (see
  * doveadm/core/commands.ts). Commands are matched by Dovecot's own rules
- * (whole words, no abbreviations) rather than commander's: commander would
- * need every text and behaviour overridden, and its import alone costs more
- * than a whole real `doveadm pw` run (bench/doveadm-pw.mjs).
+ * (doveadm_cmd_find_with_args_ver2: whole words, no abbreviations) and their
+ * options by a getopt_long() clone (core/params.ts), not by commander:
+ * commander's help, error texts, option syntax and exit codes would all have
+ * to be overridden, and importing it costs twice the CPU of loading the whole
+ * dovecot.conf reader, on a command whose cold start is benchmarked
+ * (bench/doveadm-pw.mjs).
  */
 import { getopt } from '../util/getopt.js';
 import { type CommandEntry, type DoveadmCommand, findCommand, registeredCommands } from './doveadm/core/commands.js';
