@@ -13,7 +13,7 @@ import { type GenParams, LIST_ORDER, asciiUpper, decodeRaw, lookupScheme } from 
 import { base64Encode, hexEncode } from './encoding.js';
 import { SchemeFatal, type Verdict } from './salted.js';
 
-export { SchemeFatal } from './salted.js';
+export { SchemeFatal, scramParse, type ScramCredentials } from './salted.js';
 export type { GenParams } from './registry.js';
 
 /** The plaintext as Dovecot sees it: up to the first NUL. */
@@ -163,7 +163,12 @@ export interface CredentialsResult {
 /**
  * passdb_get_credentials() for the credentials-based mechanisms (CRAM-MD5,
  * DIGEST-MD5, SCRAM-*): the raw credentials in `wantedScheme` ('' = as
- * stored), generated from a plaintext password when that is what is stored.
+ * stored), generated from a plaintext password when that is what is stored:
+ * CRAM-MD5 gives the 32-byte HMAC context, DIGEST-MD5 the 16-byte
+ * MD5(user:realm:password), SCRAM-* the "iter,salt,StoredKey,ServerKey" text
+ * (parse it with scramParse()). For DIGEST-MD5 pass `user` as Dovecot does:
+ * the original user name, with "@<realm>" appended when it has a domain and
+ * the domain is not the realm.
  */
 export function getCredentialsResult(stored: string | Buffer, wantedScheme: string, opts: VerifyOptions): CredentialsResult {
   const { scheme, value } = parseStored(stored, opts.defaultScheme);
