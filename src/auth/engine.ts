@@ -18,7 +18,8 @@ import { checkpasswordPassdb } from './passdb/checkpassword.js';
 import { passwdFilePassdb } from './passdb/passwd-file.js';
 import { sqlPassdb } from './passdb/sql.js';
 import { staticPassdb } from './passdb/static.js';
-import { credentialsFor, passwordGetScheme, schemeIsAlias, verifyPlain } from './passwords.js';
+import { credentialsFor, passwordGetScheme, schemeIsAlias } from './passwords.js';
+import { VerifyPool } from './verify-pool.js';
 import type { AuthRequest, PassdbResult, UserdbResult } from './request.js';
 import type { AuthSettings, DbRule, PassdbSettings, UserdbSettings } from './settings.js';
 import { FieldTemplate, TemplateError } from './template.js';
@@ -109,6 +110,8 @@ export class Auth {
   userdbs: AuthUserdb[] = [];
   readonly passwdFiles: PasswdFileRegistry;
   readonly sqlDbs = new SqlRegistry();
+  /** Slow password schemes are checked on worker threads. */
+  readonly verifyPool = new VerifyPool();
   readonly cache: AuthCache | undefined;
   readonly translationMap: Record<number, number> = {};
   /** undefined = every character allowed. */
@@ -237,6 +240,7 @@ export class Auth {
   }
 
   async deinit(): Promise<void> {
+    await this.verifyPool.close();
     for (const p of [...this.masterdbs, ...this.passdbs]) await p.driver.deinit?.();
     for (const u of this.userdbs) await u.driver.deinit?.();
   }
@@ -259,7 +263,7 @@ export class Auth {
       return 1;
     }
     const raw = req.mechPasswordRaw && req.mechPassword === plain ? req.mechPasswordRaw : Buffer.from(plain, 'utf8');
-    const r = await verifyPlain(raw, `{${scheme}}${crypted}`, req.originalUsername ?? req.user ?? '');
+    const r = await this.verifyPool.verify(raw, `{${scheme}}${crypted}`, req.originalUsername ?? req.user ?? '', scheme);
     if (r.ok) return 1;
     if (r.error !== undefined) {
       req.logError(subsys, r.error);

@@ -119,7 +119,7 @@ export type TranscriptStep = string | ((last: string) => string) | { expect: num
 /**
  * Talk to an auth socket: run the steps, then return every line the server
  * sent (TABs kept), with "<closed>" appended when it hung up. `{expect: n}`
- * waits (up to 6 s) for n more lines or the close, `{until: re}` for a line
+ * waits (up to 15 s) for n more lines or the close, `{until: re}` for a line
  * matching `re`.
  */
 export async function runTranscript(path: string, steps: TranscriptStep[], settleMs = 150): Promise<string[]> {
@@ -160,12 +160,12 @@ export async function runTranscript(path: string, steps: TranscriptStep[], settl
   for (const s of steps) {
     if (closed) break;
     if (typeof s === 'object' && 'expect' in s) {
-      await waitLines(lines.length + s.expect, 6000);
+      await waitLines(lines.length + s.expect, 15000);
       continue;
     }
     if (typeof s === 'object') {
       const from = lines.length;
-      const end = Date.now() + 6000;
+      const end = Date.now() + 15000;
       while (!closed && Date.now() < end && !lines.slice(from).some((l) => s.until.test(l))) await waitLines(lines.length + 1, end - Date.now());
       continue;
     }

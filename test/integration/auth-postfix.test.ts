@@ -82,13 +82,15 @@ function swaks(port: number, args: string[]): Promise<string> {
   return new Promise((resolve) => {
     const p = spawn('swaks', ['--server', `127.0.0.1:${port}`, '--helo', 'client.example', '--quit-after', 'AUTH', ...args]);
     let out = '';
+    let err = '';
     p.stdout.on('data', (d: Buffer) => {
       out += d.toString();
     });
     p.stderr.on('data', (d: Buffer) => {
-      out += d.toString();
+      err += d.toString();
     });
-    p.on('close', () => resolve(out.replaceAll(`:${port}`, ':PORT')));
+    // stdout and stderr apart: their interleaving is not deterministic.
+    p.on('close', () => resolve(`${out}--- stderr\n${err}`.replaceAll(`:${port}`, ':PORT')));
   });
 }
 
