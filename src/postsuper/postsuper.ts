@@ -207,8 +207,14 @@ export class Postsuper {
     return true;
   }
 
+  private idOk(id: string): boolean {
+    if (queueIdOk(id)) return true;
+    warn(`invalid mail queue id: ${id}`);
+    return false;
+  }
+
   deleteOne(queues: readonly string[], id: string): void {
-    if (!queueIdOk(id)) return warn(`invalid mail queue id: ${id}`);
+    if (!this.idOk(id)) return;
     let found = false;
     for (let tries = 0; !found && tries < 2; tries++) {
       for (const q of queues) {
@@ -227,7 +233,7 @@ export class Postsuper {
   }
 
   requeueOne(queues: readonly string[], id: string): void {
-    if (!queueIdOk(id)) return warn(`invalid mail queue id: ${id}`);
+    if (!this.idOk(id)) return;
     let found = false;
     for (let tries = 0; !found && tries < 2; tries++) {
       for (const q of queues) {
@@ -253,7 +259,7 @@ export class Postsuper {
   }
 
   holdOne(queues: readonly string[], id: string): void {
-    if (!queueIdOk(id)) return warn(`invalid mail queue id: ${id}`);
+    if (!this.idOk(id)) return;
     let found = false;
     for (let tries = 0; !found && tries < 2; tries++) {
       for (const q of queues) {
@@ -272,7 +278,7 @@ export class Postsuper {
   }
 
   releaseOne(queues: readonly string[], id: string): void {
-    if (!queueIdOk(id)) return warn(`invalid mail queue id: ${id}`);
+    if (!this.idOk(id)) return;
     for (const q of queues) {
       if (q !== Queue.HOLD) continue;
       const ok = this.openOk(q, id);
@@ -286,7 +292,7 @@ export class Postsuper {
   }
 
   expireOne(queues: readonly string[], id: string): void {
-    if (!queueIdOk(id)) return warn(`invalid mail queue id: ${id}`);
+    if (!this.idOk(id)) return;
     let found = false;
     for (let tries = 0; !found && tries < 2; tries++) {
       for (const q of queues) {
