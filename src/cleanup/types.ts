@@ -55,7 +55,7 @@ export interface CleanupSession {
   /**
    * Named attributes Postfix writes as REC_TYPE_ATTR records (client_name,
    * client_address, client_port, helo_name, protocol_name, sasl_method,
-   * sasl_username, log_ident, rewrite_context, dsn_envid, dsn_ret, ...).
+   * sasl_username, log_ident, rewrite_context, envelope_id, ret_flags, ...).
    */
   setAttribute(name: string, value: string): void;
   /** Envelope sender; "" for the null sender. Once, before recipients. */

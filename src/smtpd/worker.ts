@@ -9,22 +9,22 @@
  * Register in src/master/services.ts:
  *   smtpd: () => import('../smtpd/worker.js').then((m) => m.smtpdWorker),
  *
- * The cleanup service is Postern's in-process cleanup (src/cleanup);
- * opening it is looked up at run time so this module has no compile-time
- * dependency on work in progress there.
+ * The cleanup service is Postern's in-process cleanup (src/cleanup).
  */
+import { cleanupMaillog } from '../cleanup/log.js';
+import { createCleanupService } from '../cleanup/service.js';
 import type { CleanupService } from '../cleanup/types.js';
 import type { WorkerModule } from '../master/types.js';
 import { createSmtpd } from './server.js';
 import type { SmtpdConfig } from './settings.js';
 
-/** How the worker gets its cleanup service (replaceable for tests). */
-export let cleanupFactory: (cfg: SmtpdConfig) => Promise<CleanupService> = async (cfg) => {
-  const modPath = '../cleanup/service.js';
-  const mod = (await import(modPath)) as { openCleanup?: (cfg: unknown, opts?: unknown) => CleanupService };
-  if (typeof mod.openCleanup !== 'function') throw new Error('cleanup service not available');
-  return mod.openCleanup(cfg);
-};
+/**
+ * How the worker gets its cleanup service (replaceable for tests): the
+ * in-process cleanup with its tables (canonical, virtual, checks), logging
+ * as postfix/cleanup.
+ */
+export let cleanupFactory: (cfg: SmtpdConfig) => Promise<CleanupService> = async (cfg) =>
+  createCleanupService(cfg, { log: cleanupMaillog(cfg) });
 
 export function setCleanupFactory(f: typeof cleanupFactory): void {
   cleanupFactory = f;
