@@ -25,6 +25,7 @@ import type { AuthSettings, DbRule, PassdbSettings, UserdbSettings } from './set
 import { FieldTemplate, TemplateError } from './template.js';
 import { checkpasswordUserdb } from './userdb/checkpassword.js';
 import { passwdFileUserdb } from './userdb/passwd-file.js';
+import { prefetchUserdb } from './userdb/prefetch.js';
 import { sqlUserdb } from './userdb/sql.js';
 import { staticUserdb } from './userdb/static.js';
 import { SqlRegistry } from './db/sql.js';
@@ -73,11 +74,12 @@ export const userdbFactories: Record<string, UserdbFactory> = {
   static: staticUserdb,
   checkpassword: checkpasswordUserdb,
   sql: sqlUserdb,
+  prefetch: prefetchUserdb,
 };
 
 /** Drivers Dovecot 2.3 has but Postern does not (yet): "Unknown passdb driver" would mislead. */
 const KNOWN_PASSDBS = ['pam', 'passwd', 'shadow', 'bsdauth', 'ldap', 'dict', 'imap', 'lua', 'oauth2'];
-const KNOWN_USERDBS = ['passwd', 'ldap', 'dict', 'prefetch', 'lua'];
+const KNOWN_USERDBS = ['passwd', 'ldap', 'dict', 'lua'];
 
 const ILLEGAL_PASSWORD_CHARS = [1, 9, 13, 10];
 

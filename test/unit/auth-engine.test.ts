@@ -123,6 +123,22 @@ describe('passdb chain rules', () => {
   });
 });
 
+describe('userdb prefetch', () => {
+  it('uses the passdb userdb_* fields, else the next userdb', async () => {
+    const auth = makeAuth(
+      `${staticDb('password=pw userdb_uid=7 userdb_home=/p/%n', '  username_filter = *@pre.test\n')}${staticDb('password=pw')}userdb {\n  driver = prefetch\n}\nuserdb {\n  driver = static\n  args = uid=9 gid=9 home=/s/%n allow_all_users=yes\n}\n`,
+    );
+    const pre = await login(auth, 'a@pre.test', 'pw');
+    const r1 = await pre.req.auth.lookupUser(pre.req);
+    assert.deepEqual([r1, pre.req.userdbReply?.append(0, 0)], ['ok', 'uid=7\thome=/p/a']);
+    const other = await login(auth, 'b@else.test', 'pw');
+    const r2 = await other.req.auth.lookupUser(other.req);
+    assert.deepEqual([r2, other.req.userdbReply?.append(0, 0)], ['ok', 'uid=9\tgid=9\thome=/s/b']);
+    const only = makeAuth(`${staticDb('password=pw')}userdb {\n  driver = prefetch\n}\n`);
+    assert.equal((await userLookup(only, 'x@y')).result, 'internal_failure');
+  });
+});
+
 describe('usernames', () => {
   it('auth_username_format, auth_default_realm, translation, allowed chars', async () => {
     const auth = makeAuth(
@@ -135,6 +151,12 @@ describe('usernames', () => {
 });
 
 describe('passwd-file', () => {
+  it('username_format= picks the lookup key', async () => {
+    const auth = makeAuth(`passdb {\n  driver = passwd-file\n  args = scheme=PLAIN username_format=%n @DIR@/byname\n}\n`, { byname: 'carl:pw\n' });
+    const r = await login(auth, 'carl@any.test', 'pw');
+    assert.deepEqual([r.result, r.user], ['ok', 'carl@any.test']);
+  });
+
   it('per-domain files through %d; a missing file is an unknown user, a broken path a temporary failure', async () => {
     const auth = makeAuth(`auth_username_chars =\npassdb {\n  driver = passwd-file\n  args = scheme=PLAIN @DIR@/%d.passwd\n}\n`, { 'a.test.passwd': 'x@a.test:secret\n' });
     assert.equal((await login(auth, 'x@a.test', 'secret')).result, 'ok');
