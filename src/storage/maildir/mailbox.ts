@@ -11,8 +11,8 @@
  * - A save writes tmp/<unique>, fsyncs it, then, holding the uidlist lock,
  *   renames it to new/ (no flags) or cur/<name>:2,<flags> and appends the
  *   uidlist record. The file name carries ,S=<size>,W=<vsize>.
- * - Flag changes rename the file inside cur/ (a file still in new/ moves to
- *   cur/); expunge unlinks it. A rename or unlink that finds the file gone
+ * - Flag changes rename the file in its directory (Dovecot too leaves a
+ *   new/ file in new/ with ":2,<flags>"); expunge unlinks it. A rename or unlink that finds the file gone
  *   rescans the folder once to follow another process's rename.
  * - Copies inside one store hard-link the file: the copy keeps the source's
  *   base name as its name, or, when that name is taken in the destination,
@@ -681,15 +681,16 @@ export class MaildirMailbox implements Mailbox {
           kw = m.kwChars.filter((c) => !kwChars.includes(c));
         }
         const fname = setFlags(m.fname, sys, kw);
-        if (fname === m.fname && m.dir === 'cur') {
+        if (fname === m.fname) {
           done = true;
           out.push(this.record(m));
           break;
         }
         try {
-          await rename(join(this.path, m.dir, m.fname), join(this.path, 'cur', fname));
+          // as Dovecot: the file stays in its directory (a new/ file gets ":2,<flags>" there)
+          await rename(join(this.path, m.dir, m.fname), join(this.path, m.dir, fname));
           const pf = parseFlags(fname);
-          const n: Msg = { ...m, fname, dir: 'cur', flags: pf.flags, kwChars: pf.keywordChars, modseq: ++this.modseq };
+          const n: Msg = { ...m, fname, flags: pf.flags, kwChars: pf.keywordChars, modseq: ++this.modseq };
           this.byUid.set(uid, n);
           this.msgs = this.msgs.map((x) => (x.uid === uid ? n : x));
           out.push(this.record(n));
