@@ -72,17 +72,19 @@ export function readStdin(): Buffer {
   return Buffer.concat(chunks);
 }
 
-/** vstring_get_nonl() over all of stdin: lines without '\n', as C strings. */
-export function stdinLines(): string[] {
+/** vstring_get_nonl() over all of stdin: lines without '\n', as C strings, one at a time. */
+export function* stdinLines(): Generator<string> {
   const data = readStdin();
-  if (data.length === 0) return [];
+  if (data.length === 0) return;
   const text = data.toString('latin1');
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines.map((l) => {
-    const nul = l.indexOf('\0');
-    return nul >= 0 ? l.slice(0, nul) : l;
-  });
+  for (let pos = 0; pos < text.length; ) {
+    let nl = text.indexOf('\n', pos);
+    if (nl < 0) nl = text.length;
+    const line = text.slice(pos, nl);
+    pos = nl + 1;
+    const nul = line.indexOf('\0');
+    yield nul >= 0 ? line.slice(0, nul) : line;
+  }
 }
 
 /** Open a table as dict_open3() would for the command-line tools: fatal on failure. */
