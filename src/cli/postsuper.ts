@@ -15,7 +15,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadPostfixConfig } from '../../compat/postfix/config.js';
-import { error, fatal, info, setProgname, setVerbose, warn } from '../log/msg.js';
+import { error, FatalExit, fatal, info, setProgname, setVerbose, warn } from '../log/msg.js';
 import {
   ACTION_DEFAULT,
   Action,
@@ -109,8 +109,25 @@ export function main(argv: string[]): number {
   }
   runAsOwner(cfg.get('mail_owner') || 'postfix');
   if (action === 0) action = ACTION_DEFAULT;
-  const queues = g.operands.length > 0 ? g.operands : DEFAULT_QUEUES;
   const ps = new Postsuper(layout, cfg.bool('enable_long_queue_ids'));
+  try {
+    return operate(ps, g.opts, g.operands.length > 0 ? g.operands : DEFAULT_QUEUES, action);
+  } catch (err) {
+    // msg_cleanup(fatal_warning): a fatal error in the middle of a queue fix.
+    const n = ps.n;
+    if (err instanceof FatalExit && (n.inodeMismatch > 0 || n.inodeFixed > 0 || n.positionMismatch > 0)) {
+      warn('OPERATION INCOMPLETE -- RERUN COMMAND TO FIX THE QUEUE FIRST');
+    }
+    throw err;
+  }
+}
+
+function operate(
+  ps: Postsuper,
+  opts: Array<[string, string | undefined]>,
+  queues: readonly string[],
+  action: number,
+): number {
 
   if (action & ACTIONS_FOR_REPAIR) ps.walk(queues, action & ACTIONS_FOR_REPAIR);
   if (ps.n.inodeMismatch > 0) ps.walk(queues, action & ACTIONS_FOR_REPAIR);
@@ -144,7 +161,7 @@ export function main(argv: string[]): number {
     else if (val === '-') stream(one);
     else one(queues, val);
   };
-  for (const [opt, v] of g.opts) {
+  for (const [opt, v] of opts) {
     const val = v ?? '';
     switch (opt) {
       case 'd':
