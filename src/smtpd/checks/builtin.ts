@@ -12,6 +12,7 @@
 import { hasAddress, RESOLVE_CLASS_FINAL, RESOLVE_CLASS_RELAY, RESOLVE_FLAG_FAIL, RESOLVE_FLAG_ROUTED } from '../resolve.js';
 import { FLAG_ILL_PIPELINING, FLAG_SMTPUTF8, MailError } from '../state.js';
 import { validHostaddr, validHostname, validMailhostAddr, validUtf8Hostname } from '../valid.js';
+import { registerAccessRestrictions } from './access.js';
 import { registerRestriction } from './registry.js';
 import { type CheckContext, DUNNO, NAME_CLIENT, NAME_HELO, NAME_RECIPIENT, NAME_SENDER, OK } from './types.js';
 
@@ -94,6 +95,7 @@ let relayDomainsWarned = false;
 
 /** Register the built-in restrictions with the engine registry (idempotent). */
 export function registerBuiltins(): void {
+  registerAccessRestrictions();
   registerRestriction('permit', (ctx) => {
     const status = ctx.permit(ctx.name, ctx.replyClass, ctx.replyName);
     ignoredAfter(ctx, 'permit');
