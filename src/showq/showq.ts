@@ -68,7 +68,26 @@ export function mailOpenOk(layout: QueueLayout, queue: string, id: string): { pa
   return { path, st };
 }
 
-function readWhole(path: string): { buf: Buffer; st: Stats } | undefined {
+const HEAD_SIZE = 65536;
+
+/** pread() up to `len` bytes at `pos` (short at EOF). */
+function readAt(fd: number, pos: number, len: number): Buffer {
+  const buf = Buffer.allocUnsafe(Math.max(0, len));
+  let off = 0;
+  while (off < len) {
+    const n = readSync(fd, buf, off, len - off, pos + off);
+    if (n <= 0) break;
+    off += n;
+  }
+  return buf.subarray(0, off);
+}
+
+/**
+ * Open a queue file for showq: the first 64 KB, plus a loader for the rest
+ * from any offset, so that large message contents are skipped as showq's
+ * seek past the content does (the caller must close `fd`).
+ */
+function openQueueFile(path: string): { fd: number; head: Buffer; st: Stats } | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -77,16 +96,10 @@ function readWhole(path: string): { buf: Buffer; st: Stats } | undefined {
   }
   try {
     const st = fstatSync(fd);
-    const buf = Buffer.allocUnsafe(st.size);
-    let off = 0;
-    while (off < st.size) {
-      const n = readSync(fd, buf, off, st.size - off, off);
-      if (n <= 0) break;
-      off += n;
-    }
-    return { buf: buf.subarray(0, off), st };
-  } finally {
+    return { fd, head: readAt(fd, 0, Math.min(st.size, HEAD_SIZE)), st };
+  } catch {
     closeSync(fd);
+    return undefined;
   }
 }
 
@@ -136,9 +149,14 @@ export function reportMessage(
   layout: QueueLayout,
   queue: string,
   id: string,
-  buf: Buffer,
+  head: Buffer,
   st: Stats,
+  loadFrom?: (offset: number) => Buffer,
 ): ShowqMessage | undefined {
+  // `buf` holds the file from offset `base`; it is complete when it reaches st.size.
+  let buf = head;
+  let base = 0;
+  const complete = () => base + buf.length >= st.size || !loadFrom;
   let arrival = 0;
   let size = st.size;
   let sizeOk = false;
@@ -146,7 +164,14 @@ export function reportMessage(
   let dup: Set<string> | undefined;
   let off = 0;
   for (;;) {
-    const r = readRecord(buf, off);
+    let r = readRecord(buf, off);
+    if (r.type < 0 && !complete()) {
+      // Truncated by the partial read: load the rest from this record on.
+      buf = loadFrom!(base + off);
+      base += off;
+      off = 0;
+      r = readRecord(buf, off);
+    }
     if (r.type < 0) break;
     off = r.end;
     const data = r.data;
@@ -195,7 +220,14 @@ export function reportMessage(
         break;
       }
       case Rec.MESG:
-        if (sizeOk) off += size;
+        if (sizeOk) {
+          off += size;
+          if (off > buf.length && !complete()) {
+            buf = loadFrom!(base + off);
+            base += off;
+            off = 0;
+          }
+        }
         break;
     }
   }
@@ -208,9 +240,16 @@ export function* showqMessages(layout: QueueLayout): Generator<ShowqMessage> {
     for (const id of scanQueue(join(layout.dir, queue), recursive)) {
       const ok = mailOpenOk(layout, queue, id);
       if (!ok) continue;
-      const file = readWhole(ok.path);
+      const file = openQueueFile(ok.path);
       if (!file) continue;
-      const m = reportMessage(layout, queue, id, file.buf, ok.st);
+      let m: ShowqMessage | undefined;
+      try {
+        m = reportMessage(layout, queue, id, file.head, file.st, (pos) =>
+          readAt(file.fd, pos, Math.max(0, file.st.size - pos)),
+        );
+      } finally {
+        closeSync(file.fd);
+      }
       if (m) yield m;
     }
   }
