@@ -163,7 +163,10 @@ export function registerBuiltins(): void {
   registerRestriction('permit_inet_interfaces', (ctx) =>
     hasAddress(ctx.settings.inetAddresses, ctx.state.addr) ? ctx.permit(ctx.name, NAME_CLIENT, ctx.state.namaddr) : DUNNO,
   );
-  for (const name of ['permit_sasl_authenticated', 'permit_tls_clientcerts', 'permit_tls_all_clientcerts']) {
+  registerRestriction('permit_sasl_authenticated', (ctx) =>
+    ctx.state.saslUsername !== undefined ? ctx.permit(ctx.name, NAME_CLIENT, ctx.state.namaddr) : DUNNO,
+  );
+  for (const name of ['permit_tls_clientcerts', 'permit_tls_all_clientcerts']) {
     // SASL and TLS client certificates are a later step: nothing to permit yet.
     registerRestriction(name, () => DUNNO);
   }
