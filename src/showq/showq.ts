@@ -19,7 +19,7 @@
  *   from the queue file.
  * Addresses are quote_822_local()'d and made printable.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readSync, type Stats, writeSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readSync, type Stats, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostfixConfig } from '../../compat/postfix/config.js';
 import { layoutFromConfig, Queue, QUEUE_STAT_EXPIRE, QUEUE_STAT_READY, type QueueLayout, queuePath } from '../queue/layout.js';
@@ -68,11 +68,13 @@ export function mailOpenOk(layout: QueueLayout, queue: string, id: string): { pa
   return { path, st };
 }
 
-const HEAD_SIZE = 65536;
+const HEAD_SIZE = 8192;
+/** Reused for every file's head (reportMessage copies what it keeps). */
+const headBuf = Buffer.allocUnsafe(HEAD_SIZE);
 
-/** pread() up to `len` bytes at `pos` (short at EOF). */
-function readAt(fd: number, pos: number, len: number): Buffer {
-  const buf = Buffer.allocUnsafe(Math.max(0, len));
+/** pread() up to `len` bytes at `pos` (short at EOF), into `into` when given. */
+function readAt(fd: number, pos: number, len: number, into?: Buffer): Buffer {
+  const buf = into ?? Buffer.allocUnsafe(Math.max(0, len));
   let off = 0;
   while (off < len) {
     const n = readSync(fd, buf, off, len - off, pos + off);
@@ -83,7 +85,7 @@ function readAt(fd: number, pos: number, len: number): Buffer {
 }
 
 /**
- * Open a queue file for showq: the first 64 KB, plus a loader for the rest
+ * Open a queue file for showq: the first 8 KB, plus a loader for the rest
  * from any offset, so that large message contents are skipped as showq's
  * seek past the content does (the caller must close `fd`).
  */
@@ -96,7 +98,7 @@ function openQueueFile(path: string): { fd: number; head: Buffer; st: Stats } | 
   }
   try {
     const st = fstatSync(fd);
-    return { fd, head: readAt(fd, 0, Math.min(st.size, HEAD_SIZE)), st };
+    return { fd, head: readAt(fd, 0, Math.min(st.size, HEAD_SIZE), headBuf), st };
   } catch {
     closeSync(fd);
     return undefined;
@@ -199,10 +201,14 @@ export function reportMessage(
           recipients: [],
         };
         let log: string | undefined;
-        try {
-          log = readFileSync(queuePath(layout, Queue.DEFER, id), 'latin1');
-        } catch {
-          log = undefined;
+        const logPath = queuePath(layout, Queue.DEFER, id);
+        // Most messages have no defer log: test without raising ENOENT.
+        if (statSync(logPath, { throwIfNoEntry: false })) {
+          try {
+            log = readFileSync(logPath, 'latin1');
+          } catch {
+            log = undefined;
+          }
         }
         if (log !== undefined) {
           dup = new Set();
