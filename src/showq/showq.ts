@@ -19,7 +19,7 @@
  *   from the queue file.
  * Addresses are quote_822_local()'d and made printable.
  */
-import { closeSync, fstatSync, lstatSync, openSync, readFileSync, readSync, type Stats, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, type Stats, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostfixConfig } from '../../compat/postfix/config.js';
 import { layoutFromConfig, Queue, QUEUE_STAT_EXPIRE, QUEUE_STAT_READY, type QueueLayout, queuePath } from '../queue/layout.js';
@@ -89,7 +89,7 @@ function readAt(fd: number, pos: number, len: number, into?: Buffer): Buffer {
  * from any offset, so that large message contents are skipped as showq's
  * seek past the content does (the caller must close `fd`).
  */
-function openQueueFile(path: string): { fd: number; head: Buffer; st: Stats } | undefined {
+function openQueueFile(path: string, st: Stats): { fd: number; head: Buffer; st: Stats } | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -97,7 +97,6 @@ function openQueueFile(path: string): { fd: number; head: Buffer; st: Stats } | 
     return undefined;
   }
   try {
-    const st = fstatSync(fd);
     return { fd, head: readAt(fd, 0, Math.min(st.size, HEAD_SIZE), headBuf), st };
   } catch {
     closeSync(fd);
@@ -203,7 +202,7 @@ export function reportMessage(
         let log: string | undefined;
         const logPath = queuePath(layout, Queue.DEFER, id);
         // Most messages have no defer log: test without raising ENOENT.
-        if (statSync(logPath, { throwIfNoEntry: false })) {
+        if (existsSync(logPath)) {
           try {
             log = readFileSync(logPath, 'latin1');
           } catch {
@@ -246,7 +245,7 @@ export function* showqMessages(layout: QueueLayout): Generator<ShowqMessage> {
     for (const id of scanQueue(join(layout.dir, queue), recursive)) {
       const ok = mailOpenOk(layout, queue, id);
       if (!ok) continue;
-      const file = openQueueFile(ok.path);
+      const file = openQueueFile(ok.path, ok.st);
       if (!file) continue;
       let m: ShowqMessage | undefined;
       try {
