@@ -13,7 +13,7 @@
  *   -N dsn, -R ret, -V envid, -XV / -XVxy (VERP), -B 7BIT|8BITMIME
  *   -bv  address verification report;  -v  delivery report
  *   -q, -qRsite, -qIid   flush (postqueue -f / -s / -i);  -bd, -bl  start the mail system
- *   -bi, -I   newaliases;  -bh, -bH  ignored;  -bp  (mailq: another issue)
+ *   -bi, -I   newaliases;  -bh, -bH  ignored;  -bp  postqueue -p (mailq)
  *   -bs  stand-alone SMTP (needs smtpd -S; not yet in Postern)
  *
  * Like Postfix's, every fatal error exits with EX_TEMPFAIL (75): sendmail
@@ -632,7 +632,7 @@ async function sendmail(argv: string[]): Promise<number> {
       return 0;
     case 'mailq':
       if (operands.length) fatal('display queue mode requires no recipient', EX_USAGE);
-      return fatal('this command is not implemented yet in Postern');
+      return runCommand('postqueue', ['-p', ...vflags]);
     case 'flushq':
       if (operands.length) fatal('flush queue mode requires no recipient', EX_USAGE);
       return runCommand('postqueue', ['-f', ...vflags]);
