@@ -4,6 +4,7 @@
  * both the real Postfix 3.7 smtpd and Postern's (smtpd_sasl_type = dovecot,
  * smtpd_sasl_path = that socket). The same dialogues run against both; server
  * replies and smtpd log lines must be byte-equal (queue IDs normalised).
+ * Also reject_sender_login_mismatch with an inline: smtpd_sender_login_maps.
  */
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:net';
@@ -20,7 +21,7 @@ const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64');
 const plain = (u: string, p: string) => b64(`\0${u}\0${p}`);
 
 const DIALOGUES: Record<string, string[]> = {
-  'plain-good': ['EHLO client.example.test', `AUTH PLAIN ${plain('alice', 'secret')}`, 'AUTH PLAIN', 'MAIL FROM:<a@example.org>', 'RCPT TO:<x@remote.test>', 'QUIT'],
+  'plain-good': ['EHLO client.example.test', `AUTH PLAIN ${plain('alice', 'secret')}`, 'AUTH PLAIN', 'MAIL FROM:<alice@example.org>', 'RCPT TO:<x@remote.test>', 'QUIT'],
   'plain-bad': ['EHLO client.example.test', `AUTH PLAIN ${plain('alice', 'wrong')}`, 'MAIL FROM:<a@example.org>', 'RCPT TO:<x@remote.test>', 'QUIT'],
   'plain-continued': ['EHLO client.example.test', 'AUTH PLAIN', plain('alice', 'secret'), 'QUIT'],
   'login-good': ['EHLO client.example.test', 'AUTH LOGIN', b64('alice'), b64('secret'), 'QUIT'],
@@ -29,6 +30,8 @@ const DIALOGUES: Record<string, string[]> = {
   cancel: ['EHLO client.example.test', 'AUTH LOGIN', '*', 'QUIT'],
   errors: ['EHLO client.example.test', 'AUTH', 'AUTH CRAM-MD5', 'AUTH PLAIN !!!', 'AUTH PLAIN a b c', 'MAIL FROM:<a@example.org>', 'AUTH PLAIN', 'QUIT'],
   'no-ehlo': ['AUTH PLAIN', 'QUIT'],
+  'login-mismatch': ['EHLO client.example.test', `AUTH PLAIN ${plain('alice', 'secret')}`, 'MAIL FROM:<bob@example.org>', 'RCPT TO:<x@remote.test>', 'RSET', 'MAIL FROM:<alice@example.org>', 'RCPT TO:<x@remote.test>', 'RSET', 'MAIL FROM:<carol@example.org>', 'RCPT TO:<x@remote.test>', 'QUIT'],
+  'not-logged-in': ['EHLO client.example.test', 'MAIL FROM:<alice@example.org>', 'RCPT TO:<x@mx.example.test>', 'RSET', 'MAIL FROM:<carol@example.org>', 'RCPT TO:<x@mx.example.test>', 'QUIT'],
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,6 +86,8 @@ service auth {
           'smtpd_sasl_type = dovecot',
           `smtpd_sasl_path = ${dir}/smtp-auth`,
           'broken_sasl_auth_clients = yes',
+          'smtpd_sender_login_maps = inline:{ alice@example.org=alice, bob@example.org=bob }',
+          'smtpd_sender_restrictions = reject_sender_login_mismatch',
           'smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination',
           '',
         ].join('\n'),

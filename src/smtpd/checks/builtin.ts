@@ -14,6 +14,7 @@ import { FLAG_ILL_PIPELINING, FLAG_SMTPUTF8, MailError } from '../state.js';
 import { validHostaddr, validHostname, validMailhostAddr, validUtf8Hostname } from '../valid.js';
 import { registerAccessRestrictions } from './access.js';
 import { registerRestriction } from './registry.js';
+import { registerSaslRestrictions } from './sasl.js';
 import { type CheckContext, DUNNO, NAME_CLIENT, NAME_HELO, NAME_RECIPIENT, NAME_SENDER, OK } from './types.js';
 
 
@@ -96,6 +97,7 @@ let relayDomainsWarned = false;
 /** Register the built-in restrictions with the engine registry (idempotent). */
 export function registerBuiltins(): void {
   registerAccessRestrictions();
+  registerSaslRestrictions();
   registerRestriction('permit', (ctx) => {
     const status = ctx.permit(ctx.name, ctx.replyClass, ctx.replyName);
     ignoredAfter(ctx, 'permit');
