@@ -10,6 +10,7 @@
  *
  * The mail log tag is "$syslog_name/smtpd" as for the real daemon.
  */
+import { createSaslAuth } from './sasl/smtpd-auth.js';
 import { createServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { loadPostfixConfig, type PostfixConfig } from '../../compat/postfix/config.js';
@@ -64,6 +65,8 @@ export async function createSmtpd(cfg: SmtpdConfig, deps: SmtpdDeps): Promise<Sm
   if (fatalText) throw new Error(fatalText);
   const checks = deps.checks ?? new RestrictionEngine(settings, log, deps.recipientLookup);
   const tls = new TlsServer(settings, (t) => log.warn(t));
+  // SASL (smtpd_sasl_auth_enable, smtpd_sasl_type = dovecot) unless the caller brings its own.
+  const auth = deps.auth ?? (await createSaslAuth(settings));
   let active = 0;
   return {
     settings,
@@ -80,7 +83,7 @@ export async function createSmtpd(cfg: SmtpdConfig, deps: SmtpdDeps): Promise<Sm
       };
       active++;
       try {
-        const session = new SmtpdSession(socket, { settings, checks, cleanup: deps.cleanup, log, tls, auth: deps.auth, onEtrn: deps.onEtrn }, ep);
+        const session = new SmtpdSession(socket, { settings, checks, cleanup: deps.cleanup, log, tls, auth, onEtrn: deps.onEtrn }, ep);
         await session.run();
       } catch (err) {
         log.warn(`session error: ${(err as Error)?.stack ?? String(err)}`);

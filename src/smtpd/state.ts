@@ -156,7 +156,8 @@ export class SmtpdState {
 
 /** info_log_addr_form_*(): external (quoted) form unless info_log_address_format = internal. */
 export function logAddr(addr: string, external: boolean): string {
-  return external ? quote822Local(addr) : addr;
+  // The null sender stays empty: from=<>, never from=<"">.
+  return external && addr !== '' ? quote822Local(addr) : addr;
 }
 
 /** smtpd_whatsup() / log_whatsup() tail: " from=<...> to=<...> proto=... helo=<...>". */
