@@ -155,17 +155,52 @@ export interface PathFlags {
   allowEmpty?: boolean;
   /** LMTP RCPT TO:<user> without a domain. */
   allowLocalpart?: boolean;
+  /** "user@domain" without angle brackets (dovecot-lda -a/-f/-r). */
+  bracketsOptional?: boolean;
 }
 
-/** smtp_address_parse_path_full (brackets required, no workarounds). */
-export function parsePath(text: string, flags: PathFlags = {}): PathParse {
-  if (text === '') return { error: 'Path is empty string', rest: '' };
-  const p = new Parser(text);
-  if (p.peek() !== '<') return { error: "Missing '<' at beginning of path", rest: text };
+/** Local-part [ "@" domain ]; returns undefined and sets p.error on failure. */
+function parseMailboxAt(p: Parser, flags: PathFlags, inPath: boolean): { ret: number; address?: SmtpAddress } {
+  let local = parseQuoted(p);
+  if (local.ret === 0) local = parseDotString(p);
+  if (local.ret <= 0) return { ret: local.ret };
+  const address: SmtpAddress = { localpart: local.value ?? '' };
+  if (p.peek() !== '@') {
+    if (!flags.allowLocalpart) {
+      p.error = p.end || (inPath && p.peek() === '>') ? 'Missing domain' : 'Invalid character in localpart';
+      return { ret: -1 };
+    }
+    return { ret: 1, address };
+  }
   p.cur++;
+  let d = parseDomainAt(p);
+  if (d.ret === 0) d = parseAddressLiteral(p);
+  if (d.ret < 0) return { ret: -1 };
+  if (d.ret === 0) {
+    p.error = p.end || (inPath && p.peek() === '>') ? "Missing domain after '@'" : 'Invalid domain';
+    return { ret: -1 };
+  }
+  address.domain = d.value;
+  return { ret: 1, address };
+}
+
+/** smtp_address_parse_path_full (no workarounds). `rest` is what follows the path. */
+export function parsePath(text: string, flags: PathFlags = {}): PathParse {
+  if (text === '') {
+    if (flags.allowEmpty && flags.bracketsOptional) return { address: { localpart: '' }, rest: '' };
+    return { error: 'Path is empty string', rest: '' };
+  }
+  const p = new Parser(text);
+  let inPath = false;
+  if (p.peek() === '<') {
+    inPath = true;
+    p.cur++;
+  } else if (!flags.bracketsOptional) {
+    return { error: "Missing '<' at beginning of path", rest: text };
+  }
   // [ A-d-l ":" ]
   let sret = 0;
-  if (p.peek() === '@') {
+  if (inPath && p.peek() === '@') {
     p.cur++;
     for (;;) {
       const d = parseDomainAt(p);
@@ -179,12 +214,10 @@ export function parsePath(text: string, flags: PathFlags = {}): PathParse {
     p.cur++;
     sret = 1;
   }
-  // Mailbox
-  let local = parseQuoted(p);
-  if (local.ret === 0) local = parseDotString(p);
-  if (local.ret < 0) return { error: p.error, rest: text };
-  let address: SmtpAddress | undefined;
-  if (local.ret === 0) {
+  const mb = parseMailboxAt(p, flags, inPath);
+  if (mb.ret < 0) return { error: p.error, rest: text };
+  let address = mb.address;
+  if (mb.ret === 0) {
     if (p.peek() === '>') {
       if (sret > 0) return { error: 'Path only consists of source route', rest: text };
       if (!flags.allowEmpty) return { error: 'Null path not allowed', rest: text };
@@ -192,26 +225,16 @@ export function parsePath(text: string, flags: PathFlags = {}): PathParse {
     } else {
       return { error: 'Invalid character in localpart', rest: text };
     }
-  } else {
-    address = { localpart: local.value ?? '' };
-    if (p.peek() !== '@') {
-      if (!flags.allowLocalpart) {
-        return { error: p.end || p.peek() === '>' ? 'Missing domain' : 'Invalid character in localpart', rest: text };
-      }
-    } else {
-      p.cur++;
-      let d = parseDomainAt(p);
-      if (d.ret === 0) d = parseAddressLiteral(p);
-      if (d.ret < 0) return { error: p.error, rest: text };
-      if (d.ret === 0) return { error: p.end || p.peek() === '>' ? "Missing domain after '@'" : 'Invalid domain', rest: text };
-      address.domain = d.value;
-    }
   }
-  if (p.peek() !== '>') return { error: "Missing '>' at end of path", rest: text };
-  p.cur++;
+  if (inPath) {
+    if (p.peek() !== '>') return { error: "Missing '>' at end of path", rest: text };
+    p.cur++;
+  } else if (p.peek() === '>') {
+    return { error: "Unmatched '>' at end of path", rest: text };
+  }
   const rest = text.slice(p.cur);
   if (rest !== '' && rest[0] !== ' ') return { error: 'Invalid character in path', rest };
-  return { address, rest };
+  return { address: address as SmtpAddress, rest };
 }
 
 /** smtp_address_encode: the local part quoted only when it must be. */
@@ -312,10 +335,10 @@ function parseAnyEnd(text: string): number | undefined {
  * a path that is not valid but still a "<…>" is accepted as the null
  * sender instead of refused.
  */
-export function parseMailPath(text: string): PathParse & { broken?: boolean } {
-  const r = parsePath(text, { allowEmpty: true });
+export function parseMailPath(text: string, flags: PathFlags = {}): PathParse & { broken?: boolean } {
+  const r = parsePath(text, { allowEmpty: true, ...flags });
   if (!r.error) return r;
-  if (text[0] !== '<') return r;
+  if (text[0] !== '<' && !flags.bracketsOptional) return r;
   const end = parseAnyEnd(text);
   if (end === undefined) return r;
   const rest = text.slice(end);

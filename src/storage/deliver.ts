@@ -32,6 +32,8 @@ export interface DeliverInput {
   /** A file saved for an earlier recipient to hard-link from. */
   src?: string;
   envelopeFrom?: string;
+  /** INTERNALDATE (dovecot-lda: the From_ line's date or the -p file's mtime). */
+  internalDate?: Date;
   /** Log a delivery line ("saved mail to INBOX"). */
   log?(text: string): void;
 }
@@ -60,6 +62,7 @@ async function saveTo(input: DeliverInput, vname: string): Promise<{ uid: number
       postSession: true,
       ...(input.flags ? { flags: input.flags } : {}),
       ...(input.envelopeFrom !== undefined ? { envelopeFrom: input.envelopeFrom } : {}),
+      ...(input.internalDate ? { internalDate: input.internalDate } : {}),
     });
     return { uid: r.uid, ...(r.storagePath ? { storagePath: r.storagePath } : {}) };
   } finally {

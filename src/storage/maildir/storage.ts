@@ -219,7 +219,42 @@ export class MaildirStorage implements MailStorage {
     const storageName = this.storageName(vname);
     const dir = this.layout.mailboxPath(storageName);
     if (await this.isSelectable(dir)) throw new MailError('exists', 'Mailbox already exists');
+    if (storageName !== 'INBOX' && this.ns.inbox) await this.ensureInboxDirs();
     await this.makeMailboxDirs(storageName, dir);
+  }
+
+  /**
+   * Creating another mailbox of the INBOX namespace creates INBOX's cur/
+   * new/ tmp/ too, as Dovecot does (without maildirfolder; LAYOUT=fs also
+   * gets its header-only dovecot-uidlist).
+   */
+  private async ensureInboxDirs(): Promise<void> {
+    const dir = this.layout.mailboxPath('INBOX');
+    if (await this.isSelectable(dir)) return;
+    const perms = this.opts.perms;
+    await mkdirParents(dir, perms);
+    await this.makeSubdirs(dir);
+    if (this.layout.fs) {
+      const control = this.layout.controlPath('INBOX');
+      if (!(await statOrUndef(join(control, UIDLIST_FILE)))) {
+        const uv = await nextUidValidity(this.layout.controlRoot, perms);
+        const text = formatUidlist({ version: 3, uidValidity: uv, nextUid: 1, guid: guid128Hex(), extra: [] }, []);
+        await createExclusive(join(control, UIDLIST_FILE), text, perms).catch(() => false);
+      }
+    }
+  }
+
+  /** cur/ new/ tmp/ of an existing mailbox directory. */
+  private async makeSubdirs(dir: string): Promise<void> {
+    const perms = this.opts.perms;
+    for (const sub of ['cur', 'new', 'tmp']) {
+      try {
+        await mkdir(join(dir, sub), { mode: perms.dirMode });
+        await chownIfNeeded(join(dir, sub), perms);
+      } catch (e) {
+        if (errnoCode(e) !== 'EEXIST') throw e;
+      }
+    }
   }
 
   /** cur/new/tmp (+ maildirfolder, + header-only uidlist). */
@@ -369,7 +404,13 @@ export class MaildirStorage implements MailStorage {
     const dir = this.layout.mailboxPath(storageName);
     if (!(await this.isSelectable(dir))) {
       if (storageName === 'INBOX' && this.ns.inbox) {
-        await this.makeMailboxDirs('INBOX', dir);
+        // maildir_mailbox_open: an existing root only gets its missing
+        // subdirectories; a missing one is created as a new mailbox
+        if (await statOrUndef(dir)) await this.ensureInboxDirs();
+        else await this.makeMailboxDirs('INBOX', dir);
+      } else if (!this.layout.fs && (await statOrUndef(dir))) {
+        // Maildir++: a folder directory without cur/new/tmp gets them
+        await this.makeSubdirs(dir);
       } else if (opts.autoCreate && !opts.readOnly) {
         const cerr = verifyCreateName(vname, this.rules);
         if (cerr) throw new MailError('params', cerr);
@@ -380,6 +421,8 @@ export class MaildirStorage implements MailStorage {
         }
         if (opts.autoSubscribe) await this.setSubscribed(vname, true);
       } else {
+        // Dovecot's list index lives in the root, which the lookup creates
+        if (!this.layout.fs) await mkdirParents(this.layout.root, this.opts.perms);
         throw new MailError('notfound', mailboxNotFound(vname));
       }
     }
