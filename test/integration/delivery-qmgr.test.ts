@@ -78,7 +78,8 @@ export function maskNotice(text: string): string {
     .replace(/\b[0-9A-F]{10,11}\b/g, 'QID')
     .replace(/\b4jXb[0-9A-Za-z]{6,}\b/g, 'QID')
     .replace(/(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [ \d]\d \w{3} \d{4} \d\d:\d\d:\d\d [+-]\d{4} \(\w+\)/g, 'DATE')
-    .replace(/<\d{14}\.QID@/g, '<STAMP.QID@')
+    // Short IDs give <YYYYMMDDhhmmss.ID@host>, long IDs <ID@host>.
+    .replace(/<(\d{14}\.)?QID@/g, '<MSGID@')
     .replace(/QID\.\d+\/mx/g, 'QID.EPOCH/mx')
     .replace(/from userid \d+/g, 'from userid N');
 }
@@ -108,5 +109,61 @@ describe('bounces', () => {
     const [got] = maildir(inst.root, 'sender');
     const want = capturedBounces()[1]!;
     assert.equal(maskNotice(got!.trimEnd()), maskNotice(want));
+  });
+});
+
+describe('deferred mail', () => {
+  it('is retried with backoff, warned about after delay_warning_time, returned after maximal_queue_lifetime (DSNs as real Postfix)', async () => {
+    const { freePort } = await import('../helpers/real-postfix.js');
+    let port = await freePort();
+    while (String(port).length !== 5) port = await freePort();
+    const inst = await vinstance(`delay_warning_time = 1m\nrelay_domains =\n`);
+    writeFileSync(join(inst.root, 'transport'), `defer.test smtp:[127.0.0.1]:${port}\n`);
+    const submit = async (rcpt: string, subject: string) => {
+      const s = await inst.cleanup.open(0x2 | 0x10 | 0x20);
+      s.setAttribute('rewrite_context', 'local');
+      s.setFullName('root');
+      s.setSender('sender@vmail.test');
+      s.addRecipient(rcpt);
+      for (const l of ['Received: by mx.example.test (Postfix, from userid 0)', `\tid ${s.queueId}; Sun, 22 Nov 2026 16:54:00 +0000 (UTC)`, `Subject: ${subject}`, '', 'body']) {
+        s.writeLine(Buffer.from(l));
+      }
+      assert.equal((await s.finish()).status, 0);
+      return s.queueId;
+    };
+    const id1 = await submit('someone@defer.test', 'deferred via sendmail');
+    const id2 = await submit('held2@defer.test', 'hold via sendmail');
+    const q = inst.qmgr();
+    await q.runOnce({ incoming: true });
+    assert.equal(inst.log.filter((l) => l.includes('status=deferred (connect to 127.0.0.1[127.0.0.1]:')).length, 2, inst.log.join('\n'));
+    const real = readFileSync(join(import.meta.dirname, '../../../../shared/reference/postfix-captures/delay-warning-message.txt'), 'latin1');
+    // Past the backoff and the warning time: retried, deferred again, warned once.
+    inst.offset += 400_000;
+    inst.log.length = 0;
+    await q.runOnce({ incoming: true, deferred: true });
+    const warned = inst.log.filter((l) => /^postfix\/bounce: [0-9A-F]+: sender delay notification: [0-9A-F]+$/.test(l));
+    assert.equal(warned.length, 2, inst.log.join('\n'));
+    const notices = maildir(inst.root, 'sender');
+    const delay = notices.find((m) => m.includes('<someone@defer.test>'))!;
+    const port5 = (s: string) => s.replace(/127\.0\.0\.1\]:\d{5}/g, '127.0.0.1]:PORT');
+    assert.equal(port5(maskNotice(delay.trimEnd())), port5(maskNotice(real.trimEnd())));
+    // A second pass does not warn again (W record is -1 now).
+    inst.offset += 4_000_000;
+    inst.log.length = 0;
+    await q.runOnce({ incoming: true, deferred: true });
+    assert.equal(inst.log.filter((l) => l.includes('delay notification')).length, 0, inst.log.join('\n'));
+    // Five days later: expired, returned to the sender with the last reason.
+    inst.offset += 5 * 86400_000;
+    inst.log.length = 0;
+    await q.runOnce({ incoming: true, deferred: true, scanAll: true });
+    await q.close();
+    const lines = strip(inst.log);
+    assert.ok(lines.includes('postfix/qmgr: ID: from=<sender@vmail.test>, status=expired, returned to sender'), lines.join('\n'));
+    assert.ok(lines.filter((l) => l === 'postfix/qmgr: ID: removed').length >= 2);
+    assert.ok(!existsSync(join(inst.spool, 'deferred', id1[0]!, id1)) && !existsSync(join(inst.spool, 'deferred', id2[0]!, id2)));
+    const expired = maildir(inst.root, 'sender').find((m) => m.includes('<held2@defer.test>: connect to') && m.includes('Subject: Undelivered Mail'))!;
+    const realExpired = capturedBounces()[2]!;
+    const cut = (s: string) => s.slice(0, s.indexOf('Content-Description: Undelivered Message'));
+    assert.equal(port5(maskNotice(cut(expired))), port5(maskNotice(cut(realExpired))));
   });
 });
