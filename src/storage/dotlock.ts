@@ -70,8 +70,63 @@ async function isStale(lockPath: string, staleTimeout: number): Promise<boolean>
   return Date.now() - changed > staleTimeout * 1000;
 }
 
+/**
+ * Waiters inside this process queue in memory, so only one of them at a
+ * time polls the lock file (and the others do not burn their timeout
+ * against their own process).
+ */
+const inProcess = new Map<string, Promise<void>>();
+
 /** Take `<path>.lock`. Throws MailError('temp', "Timeout while waiting for lock") on timeout. */
 export async function dotlockCreate(path: string, opts: DotlockOptions = {}): Promise<Dotlock> {
+  const prev = inProcess.get(path) ?? Promise.resolve();
+  let releaseTurn!: () => void;
+  const turn = new Promise<void>((r) => {
+    releaseTurn = r;
+  });
+  const chained = prev.then(() => turn);
+  inProcess.set(path, chained);
+  const cleanup = () => {
+    releaseTurn();
+    if (inProcess.get(path) === chained) inProcess.delete(path);
+  };
+  await prev;
+  try {
+    const lock = await fileDotlock(path, opts);
+    const release = lock.release.bind(lock);
+    const replace = lock.replace.bind(lock);
+    let done = false;
+    const finish = () => {
+      if (!done) {
+        done = true;
+        cleanup();
+      }
+    };
+    return {
+      lockPath: lock.lockPath,
+      touch: lock.touch.bind(lock),
+      async release() {
+        try {
+          await release();
+        } finally {
+          finish();
+        }
+      },
+      async replace(data, fsync) {
+        try {
+          await replace(data, fsync);
+        } finally {
+          finish();
+        }
+      },
+    };
+  } catch (e) {
+    cleanup();
+    throw e;
+  }
+}
+
+async function fileDotlock(path: string, opts: DotlockOptions): Promise<Dotlock> {
   const lockPath = `${path}.lock`;
   const timeout = opts.timeout ?? 122;
   const staleTimeout = opts.staleTimeout ?? 120;

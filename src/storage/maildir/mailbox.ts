@@ -609,25 +609,23 @@ export class MaildirMailbox implements Mailbox {
         return await fn(join(this.path, m.dir, m.fname), m);
       } catch (e) {
         if (errnoCode(e) !== 'ENOENT') throw e;
-        await this.relocate(m);
+        // gone for good: the next sync() reports the expunge
+        if (!(await this.relocate(m))) break;
       }
     }
     throw new MailError('expunged', 'Message was expunged');
   }
 
   /** The file moved (flags changed elsewhere, new → cur): find it again by base name. */
-  private async relocate(m: Msg): Promise<void> {
+  private async relocate(m: Msg): Promise<boolean> {
     const files = await this.scan();
     const e = files.get(m.base);
-    if (!e) {
-      this.byUid.delete(m.uid);
-      this.msgs = this.msgs.filter((x) => x.uid !== m.uid);
-      return;
-    }
+    if (!e) return false;
     const pf = parseFlags(e.fname);
     const n: Msg = { ...m, fname: e.fname, dir: e.dir, flags: pf.flags, kwChars: pf.keywordChars };
     this.byUid.set(m.uid, n);
     this.msgs = this.msgs.map((x) => (x.uid === m.uid ? n : x));
+    return true;
   }
 
   async read(uid: number): Promise<Buffer> {
@@ -698,7 +696,7 @@ export class MaildirMailbox implements Mailbox {
           done = true;
         } catch (e) {
           if (errnoCode(e) !== 'ENOENT') throw e;
-          await this.relocate(m);
+          if (!(await this.relocate(m))) break;
         }
       }
     }
@@ -726,7 +724,7 @@ export class MaildirMailbox implements Mailbox {
           break;
         } catch (e) {
           if (errnoCode(e) !== 'ENOENT') throw e;
-          await this.relocate(m);
+          if (!(await this.relocate(m))) break;
         }
       }
     }
