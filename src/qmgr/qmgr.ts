@@ -106,6 +106,8 @@ export interface QmgrOptions {
   resolver?: DnsResolver;
   /** Where notices (and local(8) forwards) are posted; default: the in-process cleanup. */
   cleanup?: CleanupService;
+  /** The default cleanup wakes public/qmgr after each notice (the daemon); default false. */
+  notifyQmgr?: boolean;
 }
 
 export interface PassOptions {
@@ -115,6 +117,12 @@ export interface PassOptions {
   scanAll?: boolean;
   /** Unthrottle dead destinations first (QMGR_REQ_FLUSH_DEAD). */
   flushDead?: boolean;
+  /**
+   * Wait until everything fed is done, rescanning incoming/ for the
+   * notices it produced (default; tests). The daemon passes false: it
+   * feeds and returns, deliveries go on, notices trigger a new scan.
+   */
+  wait?: boolean;
 }
 
 export interface PassReport {
@@ -194,7 +202,7 @@ export class QueueManager {
       const { createCleanupService } = await import('../cleanup/service.js');
       const { cleanupMaillog } = await import('../cleanup/log.js');
       const log = this.opts.logs ? this.logs(mailTask('cleanup', this.opts.cfg.get('syslog_name'))) : cleanupMaillog(this.opts.cfg);
-      this.cleanup = await createCleanupService(this.opts.cfg, { log, notifyQmgr: false });
+      this.cleanup = await createCleanupService(this.opts.cfg, { log, notifyQmgr: this.opts.notifyQmgr ?? false });
     }
     return this.cleanup;
   }
@@ -275,6 +283,7 @@ export class QueueManager {
         while (this.active.size >= this.settings.activeLimit) await new Promise<void>((r) => this.slotWaiters.push(r));
         if (await this.feed(queue, id, opts.scanAll ?? false)) fedAny = true;
       }
+      if (opts.wait === false) break;
       await this.idle();
       if (!fedAny || opts.incoming === false) break;
     }
