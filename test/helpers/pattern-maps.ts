@@ -167,6 +167,7 @@ export function runRealPostmap(
     child.on('close', (status) =>
       resolve({ stdout: Buffer.concat(out).toString('latin1'), stderr: Buffer.concat(err).toString('latin1'), status }),
     );
+    child.stdin.on('error', () => {}); // postmap may exit (fatal) before reading its keys
     child.stdin.end(Buffer.from(keys, 'latin1'));
   });
 }

@@ -112,6 +112,8 @@ function runAsync(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: s
         status,
       }),
     );
+    // A tool that exits without reading stdin closes the pipe first: not an error.
+    child.stdin.on('error', () => {});
     child.stdin.end(input ?? '');
   });
 }
