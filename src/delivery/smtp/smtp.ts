@@ -97,14 +97,18 @@ export class SmtpAgent implements DeliveryAgent {
   private param(name: string): string {
     return this.ctx.cfg.get(`${this.p}${name}`);
   }
+  /** A *_timeout parameter in ms; 0 (lmtp_connect_timeout's default) means no limit. */
   private timeMs(name: string, dflt: number): number {
     const v = this.param(name);
-    if (v === '') return dflt * 1000;
-    try {
-      return this.ctx.cfg.time(`${this.p}${name}`) * 1000;
-    } catch {
-      return dflt * 1000;
+    let sec = dflt;
+    if (v !== '') {
+      try {
+        sec = this.ctx.cfg.time(`${this.p}${name}`);
+      } catch {
+        sec = dflt;
+      }
     }
+    return sec > 0 ? sec * 1000 : 2_147_000_000;
   }
   private flag(name: string): boolean {
     try {
