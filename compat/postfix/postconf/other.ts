@@ -6,13 +6,14 @@ import { warn } from '../../../src/log/msg.js';
 import { outLine } from '../../../src/util/out.js';
 
 /**
- * The table types Debian's Postfix 3.7 lists with postfix-lmdb and
- * postfix-pcre installed; Postern's map registry targets the same set.
+ * The table types Debian's Postfix 3.7 lists with postfix-lmdb, postfix-pcre,
+ * postfix-pgsql and postfix-sqlite installed; Postern's map registry
+ * (src/maps/registry.ts) serves the same set.
  */
 export function mapTypes(): string[] {
   return [
-    'btree', 'cidr', 'environ', 'fail', 'hash', 'inline', 'internal', 'lmdb', 'memcache', 'nis', 'pcre',
-    'pipemap', 'proxy', 'randmap', 'regexp', 'socketmap', 'static', 'tcp', 'texthash', 'unionmap', 'unix',
+    'btree', 'cidr', 'environ', 'fail', 'hash', 'inline', 'internal', 'lmdb', 'memcache', 'nis', 'pcre', 'pgsql',
+    'pipemap', 'proxy', 'randmap', 'regexp', 'socketmap', 'sqlite', 'static', 'tcp', 'texthash', 'unionmap', 'unix',
   ];
 }
 
