@@ -169,3 +169,52 @@ async function startPeerOn(port: number) {
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', () => r()));
   return { mails, close: () => new Promise<void>((r) => server.close(() => r())) };
 }
+
+describe('destination feedback', () => {
+  it('a destination that keeps refusing is throttled: waiting and new recipients get "delivery temporarily suspended"', async () => {
+    const { SMTPServer } = await import('smtp-server');
+    const server = new SMTPServer({
+      logger: false,
+      authOptional: true,
+      disabledCommands: ['AUTH', 'STARTTLS'],
+      onConnect(_s, cb) {
+        setTimeout(() => {
+          const err = new Error('4.3.2 Service shutting down') as Error & { responseCode: number };
+          err.responseCode = 421;
+          cb(err);
+        }, 150);
+      },
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const a = server.server.address();
+    const port = typeof a === 'object' && a ? a.port : 0;
+    try {
+      const root = join(t.dir, `f${n++}`);
+      mkdirSync(root, { recursive: true });
+      const i = await deliveryInstance(root, `relayhost = [127.0.0.1]:${port}\n`);
+      for (let k = 0; k < 6; k++) await i.submit('sender@example.test', [`r${k}@far.test`], ['Subject: x', '', 'body']);
+      const q = i.qmgr();
+      await q.runOnce({ incoming: true });
+      const lines = strip(i.log);
+      const refused = lines.filter((l) => l.includes('status=deferred (host 127.0.0.1[127.0.0.1] refused to talk to me: 421 '));
+      const suspended = lines.filter((l) =>
+        /^postfix\/qmgr: ID: to=<r\d@far\.test>, relay=none, delay=D, delays=D, dsn=4\.3\.2, status=deferred \(delivery temporarily suspended: host 127\.0\.0\.1\[127\.0\.0\.1\] refused to talk to me: 421 /.test(l),
+      );
+      assert.equal(refused.length + suspended.length, 6, lines.join('\n'));
+      assert.ok(suspended.length >= 1, lines.join('\n'));
+      // New mail for the dead destination goes to the retry service at once.
+      i.log.length = 0;
+      await i.submit('sender@example.test', ['late@far.test'], ['Subject: y', '', 'body']);
+      await q.runOnce({ incoming: true });
+      await q.close();
+      assert.ok(
+        strip(i.log).some((l) =>
+          /^postfix\/error: ID: to=<late@far\.test>, relay=none, delay=D, delays=D, dsn=4\.3\.2, status=deferred \(delivery temporarily suspended: host 127\.0\.0\.1\[127\.0\.0\.1\] refused to talk to me: 421 /.test(l),
+        ),
+        i.log.join('\n'),
+      );
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
