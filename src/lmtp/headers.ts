@@ -42,13 +42,19 @@ export interface TraceInput {
 
 export function addedHeaders(t: TraceInput): string {
   let s = `Return-Path: <${encodeAddress(t.mailFrom)}>\r\n`;
+  // Delivered-To (lmtp_local_add_headers): "original" is the ORCPT= address only
+  // Received "for" (write_trace_record): "original" falls back to the path
+  let deliveredTo: string | undefined;
   let rcptTo: string | undefined;
   if (t.rcpts.length === 1) {
     const r = t.rcpts[0] as { path: SmtpAddress; orcpt?: SmtpAddress };
-    if (t.hdrDeliveryAddress === 'final') rcptTo = encodeAddress(r.path);
-    else if (t.hdrDeliveryAddress === 'original') rcptTo = encodeAddress(r.orcpt ?? r.path);
+    if (t.hdrDeliveryAddress === 'final') deliveredTo = rcptTo = encodeAddress(r.path);
+    else if (t.hdrDeliveryAddress === 'original') {
+      if (r.orcpt) deliveredTo = encodeAddress(r.orcpt);
+      rcptTo = encodeAddress(r.orcpt ?? r.path);
+    }
   }
-  if (rcptTo !== undefined) s += `Delivered-To: ${rcptTo}\r\n`;
+  if (deliveredTo !== undefined) s += `Delivered-To: ${deliveredTo}\r\n`;
   if (t.addReceived) {
     s += `Received: from ${t.heloDomain ?? 'unknown'}`;
     if (t.remoteIp) s += ` ([${t.remoteIp}])`;

@@ -106,13 +106,17 @@ export class LmtpSession {
     private readonly log: LmtpLog = () => {},
   ) {}
 
+  /** login_trusted_networks, checked against the real peer (XCLIENT does not change it). */
+  private realRemoteIp: string | undefined;
+
   get trusted(): boolean {
-    const ip = this.info.remoteIp;
+    const ip = this.realRemoteIp;
     if (this.info.unix || !ip) return false;
     return this.set.trustedNetworks.some((n) => ipInNet(ip, n));
   }
 
   start(): void {
+    this.realRemoteIp = this.info.remoteIp;
     this.log('info', `lmtp(${process.pid}): `, `Connect from ${this.remoteId()}`);
     this.write(`220 ${this.set.hostname} ${this.set.loginGreeting}\r\n`);
     this.sock.on('data', (d: Buffer) => this.onData(d));
@@ -472,6 +476,8 @@ export class LmtpSession {
           ? { code: 452, enh: '4.2.2', text: `${rcptText} ${e.message}` }
           : { code: 552, enh: '5.2.2', text: `${rcptText} ${e.message}` };
       }
+      const detail = e instanceof MailError ? (e.internal ?? e.message) : (e as Error).message;
+      this.log('error', `lmtp(${rcpt.username})<${process.pid}><${rcpt.sessionId}>: `, `mailbox_get_status(INBOX, STATUS_CHECK_OVER_QUOTA) failed: ${detail}`);
       return { code: 451, enh: '4.3.0', text: `${rcptText} Temporary internal error` };
     }
   }

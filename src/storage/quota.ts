@@ -30,7 +30,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { ERRSTR_NO_QUOTA, errnoCode, MailError } from './errors.js';
 import { filenameSize } from './maildir/filename.js';
-import { type Perms, writeFileDurable } from './fs-util.js';
+import { mkdirParents, type Perms, writeFileDurable } from './fs-util.js';
 
 export interface QuotaRule {
   mask: string;
@@ -350,10 +350,19 @@ export class QuotaRoot {
     if (this.bytesLimit !== 0 || this.countLimit === 0) head = `${this.bytesLimit}S`;
     if (this.countLimit !== 0) head += `${head ? ',' : ''}${this.countLimit}C`;
     const rand = Math.floor(Math.random() * 0xffffffff).toString(16);
-    await writeFileDurable(this.maildirsizePath, `${head}\n${acc.bytes} ${acc.count}\n`, this.store.perms, {
-      fsync: false,
-      tempName: `${this.maildirsizePath}.${hostname()}.${process.pid}.${rand}`,
-    });
+    const write = () =>
+      writeFileDurable(this.maildirsizePath, `${head}\n${acc.bytes} ${acc.count}\n`, this.store.perms, {
+        fsync: false,
+        tempName: `${this.maildirsizePath}.${hostname()}.${process.pid}.${rand}`,
+      });
+    try {
+      await write();
+    } catch (e) {
+      if (errnoCode(e) !== 'ENOENT') throw e;
+      // the control directory does not exist yet: create it (mkdir_parents_chgrp)
+      await mkdirParents(this.store.controlRoot, this.store.perms);
+      await write();
+    }
     return acc;
   }
 

@@ -75,7 +75,8 @@ describe('lmtp differential (real Dovecot 2.3 vs Postern)', { skip: !runnable &&
     ...readdirSync(LMTP_FIXTURES)
       .filter((n) => n.endsWith('.lmtp'))
       .sort()
-      .map((n): [string, string] => [n, readFileSync(join(LMTP_FIXTURES, n), 'latin1')]),
+      .map((n): [string, string] => [n, readFileSync(join(LMTP_FIXTURES, n), 'latin1')])
+      .filter(([, t]) => !/^# config: /m.test(t)),
     ...Object.entries(generated),
   ];
   for (const [name, text] of scripts) {
@@ -94,5 +95,33 @@ describe('lmtp differential (real Dovecot 2.3 vs Postern)', { skip: !runnable &&
     const o = maildirSnapshot(ours.mailRoot);
     assert.deepEqual(Object.keys(o).sort(), Object.keys(r).sort());
     for (const k of Object.keys(r)) assert.deepEqual(o[k], r[k], `folder ${k}`);
+  });
+});
+
+describe('lmtp differential with lmtp_* options (fixtures/lmtp/options.conf)', { skip: !runnable && 'real Dovecot not runnable here' }, () => {
+  let tmpReal: ScratchDir;
+  let tmpOurs: ScratchDir;
+  let real: LmtpSide;
+  let ours: LmtpSide;
+  const extra = readFileSync(join(LMTP_FIXTURES, 'options.conf'), 'utf8');
+  before(async () => {
+    tmpReal = authTempDir('plr-');
+    tmpOurs = authTempDir('plo-');
+    [real, ours] = await Promise.all([startRealLmtp(tmpReal.dir, extra), startOursLmtp(tmpOurs.dir, extra)]);
+  });
+  after(async () => {
+    await Promise.all([real?.stop(), ours?.stop()]);
+    tmpReal?.cleanup();
+    tmpOurs?.cleanup();
+  });
+  it('same replies and mail stores: options.lmtp', async () => {
+    const steps = parseScript(readFileSync(join(LMTP_FIXTURES, 'options.lmtp'), 'latin1'));
+    const r = await runScript({ port: real.port }, steps);
+    const o = await runScript({ port: ours.port }, steps);
+    assert.deepEqual(o, r);
+    const rs = maildirSnapshot(real.mailRoot);
+    const os = maildirSnapshot(ours.mailRoot);
+    assert.deepEqual(Object.keys(os).sort(), Object.keys(rs).sort());
+    for (const k of Object.keys(rs)) assert.deepEqual(os[k], rs[k], `folder ${k}`);
   });
 });

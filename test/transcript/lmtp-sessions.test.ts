@@ -12,24 +12,37 @@ import { after, before, describe, it } from 'node:test';
 import { authTempDir, type ScratchDir } from '../helpers/dovecot-server.js';
 import { expectedLines, LMTP_FIXTURES, type LmtpSide, parseScript, runScript, startOursLmtp } from '../helpers/lmtp-dovecot.js';
 
-describe('lmtp transcripts (Postern)', () => {
-  let tmp: ScratchDir;
-  let ours: LmtpSide;
-  before(async () => {
-    tmp = authTempDir('plt-');
-    ours = await startOursLmtp(tmp.dir);
-  });
-  after(async () => {
-    await ours?.stop();
-    tmp?.cleanup();
-  });
+/** Fixtures grouped by the extra config they ask for ("# config: file"). */
+function fixturesByConfig(): Map<string, Array<[string, string]>> {
+  const m = new Map<string, Array<[string, string]>>();
   for (const name of readdirSync(LMTP_FIXTURES).filter((n) => n.endsWith('.lmtp')).sort()) {
-    it(name, async () => {
-      const text = readFileSync(join(LMTP_FIXTURES, name), 'latin1');
-      const steps = parseScript(text);
-      const unix = /^# socket: unix$/m.test(text);
-      const got = await runScript(unix ? { socketPath: ours.socketPath } : { port: ours.port }, steps);
-      assert.deepEqual(got, expectedLines(steps));
-    });
+    const text = readFileSync(join(LMTP_FIXTURES, name), 'latin1');
+    const conf = /^# config: (\S+)$/m.exec(text)?.[1] ?? '';
+    if (!m.has(conf)) m.set(conf, []);
+    m.get(conf)?.push([name, text]);
   }
-});
+  return m;
+}
+
+for (const [conf, scripts] of fixturesByConfig()) {
+  describe(`lmtp transcripts (Postern)${conf ? ` with ${conf}` : ''}`, () => {
+    let tmp: ScratchDir;
+    let ours: LmtpSide;
+    before(async () => {
+      tmp = authTempDir('plt-');
+      ours = await startOursLmtp(tmp.dir, conf ? readFileSync(join(LMTP_FIXTURES, conf), 'utf8') : '');
+    });
+    after(async () => {
+      await ours?.stop();
+      tmp?.cleanup();
+    });
+    for (const [name, text] of scripts) {
+      it(name, async () => {
+        const steps = parseScript(text);
+        const unix = /^# socket: unix$/m.test(text);
+        const got = await runScript(unix ? { socketPath: ours.socketPath } : { port: ours.port }, steps);
+        assert.deepEqual(got, expectedLines(steps));
+      });
+    }
+  });
+}
