@@ -133,4 +133,65 @@ describe('delivery vs real Postfix', { skip }, () => {
     assert.deepEqual(ourLog.map(mask).sort(), realLog.map(mask).sort());
     assert.deepEqual(ourMail.map(mask).sort(), realMail.map(mask).sort());
   });
+
+  it('a deferred message force-expired (postsuper -e) is returned with the defer log reason', { timeout: 60_000 }, async () => {
+    const { freePort } = await import('../helpers/real-postfix.js');
+    let port = await freePort();
+    while (String(port).length !== 5) port = await freePort();
+    const extra = (dir: string) => `${main(dir)}relayhost = [127.0.0.1]:${port}\n`;
+    chmodSync(t.dir, 0o755);
+    const rdir = join(t.dir, 'real-exp');
+    mkdirSync(rdir, { recursive: true });
+    chmodSync(rdir, 0o755);
+    tables(rdir);
+    const real = startRealInstance(extra(rdir), FULL_MASTER_CF);
+    let realLog: string[];
+    try {
+      assert.equal(real.tool('sendmail', ['-f', 'sender@vmail.test', 'far@remote.test'], 'Subject: expire me\n\nbody\n').status, 0);
+      assert.ok(await real.waitLog(/status=deferred/, 20_000), real.log());
+      const dirs = readdirSync(join(real.spool, 'deferred'));
+      const id = readdirSync(join(real.spool, 'deferred', dirs[0]!))[0]!;
+      assert.equal(real.tool('postsuper', ['-e', id]).status, 0);
+      real.tool('postqueue', ['-f']);
+      assert.ok(await real.waitLog(/status=force-expired[\s\S]*sender@vmail.test>, relay=virtual/, 20_000), real.log());
+      await new Promise((r) => setTimeout(r, 300));
+      realLog = real
+        .log()
+        .split('\n')
+        .map((l) => l.replace(/^\w{3} [ \d]\d \d\d:\d\d:\d\d \S+ /, '').replace(/\[\d+\]: /, ': '))
+        .filter((l) => LOG_PROGS.test(l) && !l.includes('warning:'));
+    } finally {
+      await real.stop().catch(() => {});
+    }
+    const realMail = maildirs(join(rdir, 'vmail'));
+
+    const root = join(t.dir, 'ours-exp');
+    const odir = join(root, 'tables');
+    mkdirSync(odir, { recursive: true });
+    tables(odir);
+    const inst = await deliveryInstance(root, extra(odir));
+    const s = await inst.cleanup.open(0x2 | 0x10 | 0x20);
+    s.setAttribute('rewrite_context', 'local');
+    s.setFullName('root');
+    s.setSender('sender@vmail.test');
+    s.addRecipient('far@remote.test');
+    for (const l of ['Received: by mx.example.test (Postfix, from userid 0)', `\tid ${s.queueId}; Sun, 22 Nov 2026 16:54:29 +0000 (UTC)`, 'Subject: expire me', '', 'body']) {
+      s.writeLine(Buffer.from(l));
+    }
+    assert.equal((await s.finish()).status, 0);
+    const q = inst.qmgr();
+    await q.runOnce({ incoming: true });
+    // postsuper -e: S_IXGRP on the queue file.
+    const { queueLayout, queuePath } = await import('../../src/queue/layout.js');
+    const path = queuePath(queueLayout(inst.spool), 'deferred', s.queueId);
+    chmodSync(path, 0o710);
+    await q.runOnce({ incoming: true, deferred: true, scanAll: true, flushDead: true });
+    await q.close();
+    const ourLog = inst.log.filter((l) => LOG_PROGS.test(l) && !l.includes('warning:'));
+    const ourMail = maildirs(join(odir, 'vmail'));
+    const p5 = (x: string) => mask(x).replace(/:\d{5}\b/g, ':PORT');
+    assert.ok(realLog.some((l) => l.includes('status=force-expired, returned to sender')), realLog.join('\n'));
+    assert.deepEqual(ourLog.map(p5).sort(), realLog.map(p5).sort());
+    assert.deepEqual(ourMail.map(p5).sort(), realMail.map(p5).sort());
+  });
 });
