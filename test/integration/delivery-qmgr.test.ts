@@ -167,3 +167,21 @@ describe('deferred mail', () => {
     assert.equal(port5(maskNotice(cut(expired))), port5(maskNotice(cut(realExpired))));
   });
 });
+
+describe('success notices', () => {
+  it('NOTIFY=SUCCESS: a "Successful Mail Delivery Report" with Action: delivered goes back to the sender', async () => {
+    const inst = await vinstance();
+    await inst.submit('sender@vmail.test', ['alice@vmail.test'], ['Subject: tell me', '', 'body'], { notify: 2 });
+    const q = inst.qmgr();
+    await q.runOnce({ incoming: true });
+    await q.close();
+    assert.ok(inst.log.some((l) => /^postfix\/bounce: [0-9A-F]+: sender delivery status notification: [0-9A-F]+$/.test(l)), inst.log.join('\n'));
+    const [notice] = maildir(inst.root, 'sender');
+    assert.match(notice!, /\nSubject: Successful Mail Delivery Report\n/);
+    assert.match(notice!, /\nYour message was successfully delivered to the destination\(s\)\n/);
+    assert.match(notice!, /\n<alice@vmail\.test>: delivered to maildir\n/);
+    assert.match(notice!, /\nFinal-Recipient: rfc822; alice@vmail\.test\nOriginal-Recipient: rfc822;alice@vmail\.test\nAction: delivered\nStatus: 2\.0\.0\nDiagnostic-Code: X-Postfix; delivered to maildir\n/);
+    assert.match(notice!, /\nContent-Description: Message Headers\nContent-Type: text\/rfc822-headers\n/);
+    assert.ok(!existsSync(join(inst.spool, 'trace')) || readdirSync(join(inst.spool, 'trace')).length === 0, 'trace log removed');
+  });
+});
