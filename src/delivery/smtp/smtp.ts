@@ -154,7 +154,8 @@ export class SmtpAgent implements DeliveryAgent {
       const final = i === all.length - 1;
       const stats: MsgStats = { ...req.stats, agentHandoff: req.stats.agentHandoff ?? timeVal(this.ctx.clock()) };
       let conn: SmtpConn;
-      const addrText = target.path !== undefined ? target.path : `${target.host}[${target.addr}]:${target.port}`;
+      // smtp_connect_addr()/smtp_connect_unix(): "host[addr]:port", or "myhostname[path]".
+      const addrText = target.path !== undefined ? `${cfg.get('myhostname')}[${target.path}]` : `${target.host}[${target.addr}]:${target.port}`;
       try {
         conn = await SmtpConn.open(
           target.path !== undefined ? { path: this.unixPath(target.path) } : { host: target.addr, port: target.port },
