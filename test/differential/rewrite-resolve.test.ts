@@ -17,6 +17,7 @@ import { after, before, test } from 'node:test';
 import { loadPostfixConfig } from '../../compat/postfix/config.js';
 import { TrivialRewrite } from '../../src/rewrite/trivial-rewrite.js';
 import { freePort } from '../helpers/real-postfix.js';
+import { backdate } from '../helpers/postfix-diff.js';
 import { realPostfixRunnable, startRealInstance, type RealInstance } from '../helpers/real-postfix-delivery.js';
 import { SmtpTestClient } from '../helpers/smtp-client.js';
 
@@ -124,6 +125,8 @@ before(async () => {
   if (skip) return;
   dir = mkdtempSync(join(tmpdir(), 'rw-tables-'));
   for (const [name, text] of Object.entries(TABLES)) writeFileSync(join(dir, name), text);
+  // Tables changed within the last second are read again after a pause (dict_thash.c).
+  backdate(dir);
   port = await freePort();
   real = startRealInstance(
     MAIN(dir),
