@@ -133,6 +133,8 @@ export async function startLmtp(opts: StartLmtpOptions): Promise<LmtpServer> {
   const servers: Server[] = [];
   const sockets = new Set<Socket>();
   const handler = (unix: boolean) => (sock: Socket) => {
+    // replies go out as they are ready: no Nagle delay between them
+    if (!unix) sock.setNoDelay(true);
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     const info: ConnInfo = unix

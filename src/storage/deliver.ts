@@ -50,6 +50,7 @@ async function saveTo(input: DeliverInput, vname: string): Promise<{ uid: number
   if (!ns) throw new MailError('notfound', `Mailbox doesn't exist: ${vname}`);
   const storage = ns.storage;
   const box = (await storage.open(vname, {
+    noSync: true,
     ...(input.autoCreate ? { autoCreate: true } : {}),
     ...(input.autoSubscribe ? { autoSubscribe: true } : {}),
   })) as MaildirMailbox;

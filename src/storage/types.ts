@@ -133,6 +133,8 @@ export interface OpenOptions {
   autoCreate?: boolean;
   /** Subscribe it when auto-created (lda_mailbox_autosubscribe). */
   autoSubscribe?: boolean;
+  /** Skip the initial sync (the caller only appends: LMTP/LDA delivery). */
+  noSync?: boolean;
 }
 
 export interface MailStorage {

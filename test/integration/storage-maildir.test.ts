@@ -92,6 +92,7 @@ describe('Maildir store (integration)', () => {
     const u = await user();
     const box = await u.inbox.open('INBOX');
     for (let i = 0; i < 3; i++) await box.append(msg(i));
+    assert.deepEqual((await box.sync()).added, [1, 2, 3], 'own appends are reported by the next sync');
     const ul = join(root(u), 'dovecot-uidlist');
     const text = readFileSync(ul, 'utf8');
     writeFileSync(ul, `${text}garbage line\n99 :whatever\n`);

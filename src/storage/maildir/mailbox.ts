@@ -18,7 +18,7 @@
  *   base name as its name, or, when that name is taken in the destination,
  *   gets a new name and a `G<source base>` record (the message GUID).
  */
-import { constants as C, createReadStream } from 'node:fs';
+import { constants as C, createReadStream, readdirSync, statSync } from 'node:fs';
 import { mkdir, open, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -86,6 +86,8 @@ export class MaildirMailbox implements Mailbox {
   private mailboxGuid = '';
   private headerExtra: string[] = [];
   private modseq = 1;
+  /** Our own appends since the last sync (reported by it as added). */
+  private unreported = new Set<number>();
   private closed = false;
   private unlisteners: Array<() => void> = [];
   readonly keywordsFile: MaildirKeywords;
@@ -131,6 +133,31 @@ export class MaildirMailbox implements Mailbox {
     return m ? join(this.path, m.dir, m.fname) : undefined;
   }
 
+  /** The file's mtime (INTERNALDATE), stat()ed on first use. */
+  private mtimeOf(m: Msg): number {
+    if (m.mtimeMs < 0) {
+      try {
+        m.mtimeMs = statSync(join(this.path, m.dir, m.fname)).mtimeMs;
+      } catch {
+        const e = baseName(m.fname);
+        // renamed since the last sync: any file with this base name will do
+        for (const d of ['cur', 'new']) {
+          try {
+            const n = readdirSync(join(this.path, d)).find((x) => baseName(x) === e);
+            if (n) {
+              m.mtimeMs = statSync(join(this.path, d, n)).mtimeMs;
+              break;
+            }
+          } catch {
+            // keep looking
+          }
+        }
+        if (m.mtimeMs < 0) m.mtimeMs = 0;
+      }
+    }
+    return m.mtimeMs;
+  }
+
   private record(m: Msg): MessageRecord {
     const kw: string[] = [];
     for (const c of m.kwChars) {
@@ -143,7 +170,7 @@ export class MaildirMailbox implements Mailbox {
       flags: [...flags, ...kw],
       size: m.size,
       vsize: m.vsize,
-      internalDate: new Date(m.mtimeMs),
+      internalDate: new Date(this.mtimeOf(m)),
       guid: recordExt({ uid: m.uid, ext: m.ext, base: m.base }, 'G') ?? m.base,
       modseq: m.modseq,
       isNew: m.dir === 'new',
@@ -304,13 +331,17 @@ export class MaildirMailbox implements Mailbox {
       } else {
         let size = filenameSize(e.fname, 'S') ?? numExt(r, 'S');
         let vsize = filenameSize(e.fname, 'W') ?? numExt(r, 'W');
-        let mtimeMs = 0;
-        try {
-          const st = await stat(join(this.path, e.dir, e.fname));
-          mtimeMs = st.mtimeMs;
-          if (size === undefined) size = st.size;
-        } catch {
-          continue; // expunged between readdir and stat
+        // the mtime (INTERNALDATE) is read when asked for: a sync of a big
+        // folder costs one readdir, not one stat per message
+        let mtimeMs = -1;
+        if (size === undefined) {
+          try {
+            const st = await stat(join(this.path, e.dir, e.fname));
+            mtimeMs = st.mtimeMs;
+            size = st.size;
+          } catch {
+            continue; // expunged between readdir and stat
+          }
         }
         if (vsize === undefined) vsize = await this.computeVsize(join(this.path, e.dir, e.fname));
         m = {
@@ -333,6 +364,12 @@ export class MaildirMailbox implements Mailbox {
       byUid.set(m.uid, m);
     }
     for (const uid of this.byUid.keys()) if (!byUid.has(uid)) changes.expunged.push(uid);
+    for (const uid of this.unreported) {
+      if (byUid.has(uid) && !changes.added.includes(uid)) changes.added.push(uid);
+      changes.flagsChanged = changes.flagsChanged.filter((u) => u !== uid);
+    }
+    changes.added.sort((a, b) => a - b);
+    this.unreported.clear();
     this.msgs = next;
     this.byUid = byUid;
     return changes;
@@ -486,19 +523,19 @@ export class MaildirMailbox implements Mailbox {
     const lock = await this.uidlist.lock();
     let result: AppendResult;
     try {
+      // as maildir_save_sync_index: the uidlist (not a directory scan) gives
+      // the next UID; only a missing or broken uidlist makes us look at the
+      // folder first, so files already there keep the lower UIDs
       let parsed = await this.uidlist.read();
-      const files = await this.scan();
-      // first make sure every file already there has its UID
-      const known = new Set(parsed?.records.map((r) => r.base) ?? []);
-      if (!parsed?.header || parsed.problems.length > 0 || [...files.keys()].some((b) => !known.has(b))) {
-        await this.assignUids(parsed, files);
+      if (!parsed?.header || parsed.problems.length > 0) {
+        await this.assignUids(parsed, await this.scan());
         parsed = await this.uidlist.read();
         if (!parsed?.header) throw criticalError(`${this.uidlist.path}: could not be written`);
       }
       let destBase = base;
       let guidExt: string | undefined;
       if (preserveBase !== undefined) {
-        const taken = files.has(preserveBase) || parsed.records.some((r) => r.base === preserveBase);
+        const taken = parsed.records.some((r) => r.base === preserveBase);
         const sOk = filenameSize(preserveBase, 'S') === sizes.size && filenameSize(preserveBase, 'W') === sizes.vsize;
         if (!taken && sOk && !preserveBase.includes('/') && !preserveBase.includes(':')) destBase = preserveBase;
         else guidExt = preserveBase;
@@ -524,12 +561,35 @@ export class MaildirMailbox implements Mailbox {
         throw criticalError(`dovecot-uidlist update failed: ${(e as Error).message}`);
       }
       result = { uid, uidValidity: header.uidValidity, guid: guidExt ?? destBase, storagePath: dest };
+      // known at once to this instance; the next sync() still reports it as added
+      const pf = parseFlags(fname);
+      const m: Msg = {
+        uid,
+        base: destBase,
+        fname,
+        dir,
+        flags: pf.flags,
+        kwChars: pf.keywordChars,
+        size: sizes.size,
+        vsize: sizes.vsize,
+        mtimeMs: -1,
+        ext: rec.ext,
+        modseq: ++this.modseq,
+      };
+      if (this.uidValidityValue === 0 || this.uidValidityValue === header.uidValidity) {
+        this.uidValidityValue = header.uidValidity;
+        this.mailboxGuid = header.guid ?? this.mailboxGuid;
+        this.msgs.push(m);
+        this.msgs.sort((a, b) => a.uid - b.uid);
+        this.byUid.set(uid, m);
+        this.unreported.add(uid);
+        this.nextUidValue = Math.max(this.nextUidValue, uid + 1);
+      }
     } finally {
       await lock.release();
     }
     if (this.ctx.quotaUpdate) await this.ctx.quotaUpdate(sizes.size, 1).catch(() => {});
     notifyChanged(this.path);
-    await this.sync();
     return result;
   }
 

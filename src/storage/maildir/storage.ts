@@ -427,7 +427,7 @@ export class MaildirStorage implements MailStorage {
       }
     }
     const box = new MaildirMailbox(vname, dir, this.layout.controlPath(storageName), this.context(), opts.readOnly ?? false);
-    await box.sync();
+    if (!opts.noSync) await box.sync();
     return box;
   }
 
