@@ -36,6 +36,8 @@ export interface TraceInput {
   hostname: string;
   /** LMTP, LMTPS (TLS), LMTPA … */
   protocol: string;
+  /** "TLSv1.3 with cipher … (256/256 bits)" after STARTTLS */
+  security?: string;
   transactionId: string;
   timestamp: Date;
 }
@@ -58,6 +60,7 @@ export function addedHeaders(t: TraceInput): string {
   if (t.addReceived) {
     s += `Received: from ${t.heloDomain ?? 'unknown'}`;
     if (t.remoteIp) s += ` ([${t.remoteIp}])`;
+    if (t.security) s += `\r\n\t(using ${t.security})`;
     s += `\r\n\tby ${t.hostname} with ${t.protocol}`;
     s += `\r\n\tid ${t.transactionId}`;
     s += `\r\n\t(envelope-from <${encodeAddress(t.mailFrom)}>)`;

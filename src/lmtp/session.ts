@@ -16,6 +16,7 @@
  * connections are closed after 5 minutes.
  */
 import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import { deliver } from '../storage/deliver.js';
 import { MailError } from '../storage/errors.js';
 import { sessionId as newSessionId } from '../storage/guid.js';
@@ -99,7 +100,7 @@ export class LmtpSession {
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly sock: Socket,
+    private sock: Socket,
     private readonly set: LmtpSettings,
     private readonly lookup: UserLookup,
     private readonly info: ConnInfo,
@@ -119,15 +120,46 @@ export class LmtpSession {
     this.realRemoteIp = this.info.remoteIp;
     this.log('info', `lmtp(${process.pid}): `, `Connect from ${this.remoteId()}`);
     this.write(`220 ${this.set.hostname} ${this.set.loginGreeting}\r\n`);
-    this.sock.on('data', (d: Buffer) => this.onData(d));
-    this.sock.on('end', () => this.close('Connection closed'));
-    this.sock.on('error', () => this.close('Connection closed'));
-    this.sock.on('close', () => {
+    this.attach(this.sock);
+    this.touch();
+  }
+
+  private attach(sock: Socket): void {
+    sock.on('data', (d: Buffer) => this.onData(d));
+    sock.on('end', () => this.close('Connection closed'));
+    sock.on('error', () => this.close('Connection closed'));
+    sock.on('close', () => {
       this.closed = true;
       if (this.idleTimer) clearTimeout(this.idleTimer);
     });
-    this.touch();
   }
+
+  /** STARTTLS (RFC 3207): the handshake starts on the raw socket right after the 220. */
+  private startTls(): void {
+    const ctx = this.set.tlsContext;
+    if (!ctx) return;
+    const raw = this.sock;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('end');
+    raw.removeAllListeners('error');
+    raw.removeAllListeners('close');
+    const t = new TLSSocket(raw, { isServer: true, secureContext: ctx });
+    this.sock = t as unknown as Socket;
+    this.tls = true;
+    this.buf = Buffer.alloc(0);
+    this.heloDomain = undefined;
+    this.resetTransaction();
+    t.on('secure', () => {
+      const c = t.getCipher();
+      const bits = /256|CHACHA20/.test(c.name) ? 256 : /128/.test(c.name) ? 128 : 0;
+      this.tlsSecurity = `${t.getProtocol() ?? 'TLS'} with cipher ${c.standardName ?? c.name} (${bits}/${bits} bits)`;
+    });
+    this.attach(this.sock);
+  }
+
+  private tls = false;
+  /** ssl_iostream_get_security_string(), for the Received header. */
+  private tlsSecurity: string | undefined;
 
   private remoteId(): string {
     return this.info.unix ? 'local' : (this.info.remoteIp ?? 'unknown');
@@ -328,11 +360,20 @@ export class LmtpSession {
         this.close('Logged out');
         return;
       case 'STARTTLS':
-        if (!this.set.ssl) {
+        if (this.tls) {
+          this.reply({ code: 502, enh: '5.5.1', text: 'TLS is already active.' });
+          return;
+        }
+        if (!this.set.tlsContext) {
           this.reply({ code: 502, enh: '5.5.1', text: 'TLS support is not enabled.' });
           return;
         }
-        this.reply({ code: 454, enh: '4.7.0', text: 'Internal error, TLS not available.' });
+        if (rest !== '') {
+          this.reply({ code: 501, enh: '5.5.4', text: 'Invalid parameters' });
+          return;
+        }
+        this.reply({ code: 220, enh: '2.0.0', text: 'Begin TLS negotiation now.' });
+        this.startTls();
         return;
       case 'AUTH':
         this.reply({ code: 502, enh: '5.5.1', text: 'Unsupported command' });
@@ -354,7 +395,7 @@ export class LmtpSession {
     this.heloDomain = parseHeloDomain(params);
     if (this.trans) this.resetTransaction();
     const caps = ['8BITMIME', 'CHUNKING', 'ENHANCEDSTATUSCODES', 'PIPELINING'];
-    if (this.set.ssl) caps.push('STARTTLS');
+    if (this.set.tlsContext && !this.tls) caps.push('STARTTLS');
     if (this.trusted) caps.push('XCLIENT ADDR PORT PROTO HELO LOGIN SESSION TTL TIMEOUT', 'XRCPTFORWARD');
     const lines = [this.set.hostname, ...caps];
     this.write(lines.map((l, i) => `250${i === lines.length - 1 ? ' ' : '-'}${l}\r\n`).join(''));
@@ -602,7 +643,8 @@ export class LmtpSession {
       ...(this.heloDomain !== undefined ? { heloDomain: this.heloDomain } : {}),
       ...(this.info.unix || !this.info.remoteIp ? {} : { remoteIp: this.info.remoteIp }),
       hostname: this.set.hostname,
-      protocol: 'LMTP',
+      protocol: this.tls ? 'LMTPS' : 'LMTP',
+      ...(this.tls && this.tlsSecurity ? { security: this.tlsSecurity } : {}),
       transactionId: trans.id,
       timestamp: trans.timestamp,
     });

@@ -7,6 +7,7 @@
  * `service lmtp` listeners.
  */
 import { hostname as osHostname } from 'node:os';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { ParsedConfig } from '../../compat/dovecot/conf-parser.js';
 import { type DovecotSettings, settingsView } from '../../compat/dovecot/settings-view.js';
 
@@ -23,6 +24,8 @@ export interface LmtpSettings {
   quotaFullTempfail: boolean;
   trustedNetworks: string[];
   ssl: boolean;
+  /** The TLS context for STARTTLS (ssl != no and a certificate and key are configured). */
+  tlsContext?: SecureContext;
   baseDir: string;
   authSocketPath: string;
   lmtpProxy: boolean;
@@ -45,8 +48,23 @@ export function defaultHostname(): string {
   return osHostname();
 }
 
+/** ssl_cert/ssl_key as read by the config parser ("<file" values are the file's text). */
+function tlsContext(view: DovecotSettings): SecureContext | undefined {
+  if ((view.get('ssl') ?? 'yes') === 'no') return undefined;
+  const cert = view.get('ssl_cert') ?? '';
+  const key = view.get('ssl_key') ?? '';
+  if (!cert.includes('-----BEGIN') || !key.includes('-----BEGIN')) return undefined;
+  try {
+    const pass = view.get('ssl_key_password');
+    return createSecureContext({ cert, key, ...(pass ? { passphrase: pass } : {}), minVersion: 'TLSv1.2' });
+  } catch {
+    return undefined;
+  }
+}
+
 export function lmtpSettings(view: DovecotSettings): LmtpSettings {
   const s = (n: string, d = '') => view.get(n) ?? d;
+  const ctx = tlsContext(view);
   const hdr = s('lmtp_hdr_delivery_address', 'final');
   const baseDir = s('base_dir', '/run/dovecot');
   const auth = s('auth_socket_path', 'auth-userdb');
@@ -65,6 +83,7 @@ export function lmtpSettings(view: DovecotSettings): LmtpSettings {
       .split(/[\s,]+/)
       .filter(Boolean),
     ssl: s('ssl', 'yes') !== 'no',
+    ...(ctx ? { tlsContext: ctx } : {}),
     baseDir,
     authSocketPath: auth.startsWith('/') ? auth : `${baseDir.replace(/\/+$/, '')}/${auth}`,
     lmtpProxy: view.bool('lmtp_proxy'),

@@ -98,30 +98,43 @@ describe('lmtp differential (real Dovecot 2.3 vs Postern)', { skip: !runnable &&
   });
 });
 
-describe('lmtp differential with lmtp_* options (fixtures/lmtp/options.conf)', { skip: !runnable && 'real Dovecot not runnable here' }, () => {
-  let tmpReal: ScratchDir;
-  let tmpOurs: ScratchDir;
-  let real: LmtpSide;
-  let ours: LmtpSide;
-  const extra = readFileSync(join(LMTP_FIXTURES, 'options.conf'), 'utf8');
-  before(async () => {
-    tmpReal = authTempDir('plr-');
-    tmpOurs = authTempDir('plo-');
-    [real, ours] = await Promise.all([startRealLmtp(tmpReal.dir, extra), startOursLmtp(tmpOurs.dir, extra)]);
+/** Fixtures that need their own config ("# config: file"), one real/Postern pair per config. */
+const configured = new Map<string, string[]>();
+for (const n of readdirSync(LMTP_FIXTURES).filter((x) => x.endsWith('.lmtp')).sort()) {
+  const conf = /^# config: (\S+)$/m.exec(readFileSync(join(LMTP_FIXTURES, n), 'latin1'))?.[1];
+  if (conf) configured.set(conf, [...(configured.get(conf) ?? []), n]);
+}
+
+for (const [conf, names] of configured) {
+  describe(`lmtp differential with fixtures/lmtp/${conf}`, { skip: !runnable && 'real Dovecot not runnable here' }, () => {
+    let tmpReal: ScratchDir;
+    let tmpOurs: ScratchDir;
+    let real: LmtpSide;
+    let ours: LmtpSide;
+    const extra = readFileSync(join(LMTP_FIXTURES, conf), 'utf8');
+    before(async () => {
+      tmpReal = authTempDir('plr-');
+      tmpOurs = authTempDir('plo-');
+      [real, ours] = await Promise.all([startRealLmtp(tmpReal.dir, extra), startOursLmtp(tmpOurs.dir, extra)]);
+    });
+    after(async () => {
+      await Promise.all([real?.stop(), ours?.stop()]);
+      tmpReal?.cleanup();
+      tmpOurs?.cleanup();
+    });
+    for (const name of names) {
+      it(`same replies and mail stores: ${name}`, async () => {
+        const text = readFileSync(join(LMTP_FIXTURES, name), 'latin1');
+        const steps = parseScript(text);
+        const unix = /^# socket: unix$/m.test(text);
+        const r = await runScript(unix ? { socketPath: real.socketPath } : { port: real.port }, steps);
+        const o = await runScript(unix ? { socketPath: ours.socketPath } : { port: ours.port }, steps);
+        assert.deepEqual(o, r);
+        const rs = maildirSnapshot(real.mailRoot);
+        const os = maildirSnapshot(ours.mailRoot);
+        assert.deepEqual(Object.keys(os).sort(), Object.keys(rs).sort());
+        for (const k of Object.keys(rs)) assert.deepEqual(os[k], rs[k], `folder ${k}`);
+      });
+    }
   });
-  after(async () => {
-    await Promise.all([real?.stop(), ours?.stop()]);
-    tmpReal?.cleanup();
-    tmpOurs?.cleanup();
-  });
-  it('same replies and mail stores: options.lmtp', async () => {
-    const steps = parseScript(readFileSync(join(LMTP_FIXTURES, 'options.lmtp'), 'latin1'));
-    const r = await runScript({ port: real.port }, steps);
-    const o = await runScript({ port: ours.port }, steps);
-    assert.deepEqual(o, r);
-    const rs = maildirSnapshot(real.mailRoot);
-    const os = maildirSnapshot(ours.mailRoot);
-    assert.deepEqual(Object.keys(os).sort(), Object.keys(rs).sort());
-    for (const k of Object.keys(rs)) assert.deepEqual(os[k], rs[k], `folder ${k}`);
-  });
-});
+}

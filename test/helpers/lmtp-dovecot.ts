@@ -12,6 +12,7 @@
  */
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { join, resolve } from 'node:path';
 import { startAuthService, type AuthService } from '../../src/auth/service.js';
 import { startLmtp, type LmtpServer } from '../../src/lmtp/server.js';
@@ -39,9 +40,10 @@ export function writeLmtpConfig(dir: string, port: number, extra = '', template 
   chmodSync(dir, 0o755);
   if (process.getuid?.() === 0) chownSync(join(dir, 'mail'), 5000, 5000);
   const inst = `lmtptest-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  const fill = (s: string) => s.replaceAll('@DIR@', dir).replaceAll('@PORT@', String(port)).replaceAll('@INSTANCE@', inst);
+  const fill = (s: string) =>
+    s.replaceAll('@DIR@', dir).replaceAll('@PORT@', String(port)).replaceAll('@INSTANCE@', inst).replaceAll('@FIX@', LMTP_FIXTURES);
   const conf = join(dir, 'dovecot.conf');
-  writeFileSync(conf, fill(readFileSync(join(LMTP_FIXTURES, template), 'utf8')) + extra);
+  writeFileSync(conf, fill(readFileSync(join(LMTP_FIXTURES, template), 'utf8') + extra));
   writeFileSync(join(dir, 'users'), fill(readFileSync(join(LMTP_FIXTURES, 'users'), 'utf8')));
   return conf;
 }
@@ -101,6 +103,8 @@ export interface Step {
   send: string;
   expect: number;
   expectLines: string[];
+  /** "T: starttls": switch the client to TLS before sending this step. */
+  starttls?: boolean;
 }
 
 /** Parse a .lmtp script into send/expect steps. */
@@ -113,6 +117,11 @@ export function parseScript(text: string): Step[] {
     );
   for (const line of text.split('\n')) {
     if (line.startsWith('#') || line.trim() === '') continue;
+    if (line === 'T: starttls') {
+      cur = { send: '', expect: 0, expectLines: [], starttls: true };
+      steps.push(cur);
+      continue;
+    }
     if (line.startsWith('C: ') || line === 'C:' || line.startsWith('C~: ')) {
       const data = line.startsWith('C~: ') ? unesc(line.slice(4)) : `${line.slice(3)}\r\n`;
       if (!cur || cur.expect > 0) {
@@ -136,13 +145,12 @@ export function parseScript(text: string): Step[] {
 
 /** Run a script; returns the reply lines as received (masked), "<closed>" when the server hung up. */
 export async function runScript(target: { port?: number; socketPath?: string }, steps: Step[], timeoutMs = 8000): Promise<string[]> {
-  const sock: Socket = target.socketPath ? connect(target.socketPath) : connect(target.port as number, '127.0.0.1');
+  let sock: Socket = target.socketPath ? connect(target.socketPath) : connect(target.port as number, '127.0.0.1');
   const lines: string[] = [];
   let buf = '';
   let closed = false;
   let wake: (() => void) | undefined;
-  sock.setEncoding('latin1');
-  sock.on('data', (d: string) => {
+  const onData = (d: string) => {
     buf += d;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -150,19 +158,38 @@ export async function runScript(target: { port?: number; socketPath?: string }, 
       buf = buf.slice(nl + 1);
     }
     wake?.();
-  });
+  };
   const onEnd = () => {
     closed = true;
     wake?.();
   };
-  sock.on('close', onEnd);
-  sock.on('error', onEnd);
+  const listen = (s: Socket) => {
+    s.setEncoding('latin1');
+    s.on('data', onData);
+    s.on('close', onEnd);
+    s.on('error', onEnd);
+  };
+  listen(sock);
   await new Promise<void>((r) => {
     sock.once('connect', () => r());
     sock.once('error', () => r());
   });
   let want = 0;
   for (const st of steps) {
+    if (st.starttls && !closed) {
+      const raw = sock;
+      raw.removeAllListeners('data');
+      raw.removeAllListeners('close');
+      raw.removeAllListeners('error');
+      sock = await new Promise<Socket>((res) => {
+        const t = tlsConnect({ socket: raw, rejectUnauthorized: false }, () => res(t as unknown as Socket));
+        t.once('error', () => {
+          closed = true;
+          res(t as unknown as Socket);
+        });
+      });
+      listen(sock);
+    }
     if (st.send && !closed) sock.write(st.send, 'latin1');
     want += st.expect;
     const end = Date.now() + timeoutMs;
