@@ -122,7 +122,16 @@ function listen(server: Server, l: LmtpListener | { kind: 'inet'; address: strin
   });
 }
 
-export async function startLmtp(opts: StartLmtpOptions): Promise<LmtpServer> {
+export interface LmtpHandler {
+  settings: LmtpSettings;
+  /** Serve one accepted connection (the master's listeners hand them over here). */
+  handle(sock: Socket, unix: boolean): void;
+  /** Drop live connections and the auth connection. */
+  close(): void;
+}
+
+/** The connection handler alone, for a master that owns the listening sockets. */
+export function createLmtpHandler(opts: Omit<StartLmtpOptions, 'port' | 'host' | 'socketPath' | 'useConfigListeners'>): LmtpHandler {
   const cfg = parseConfigFile(opts.configPath, { expand: true });
   if (cfg.lateError) throw cfg.lateError;
   const overrides = opts.overrides ? new Map(Object.entries(opts.overrides)) : undefined;
@@ -130,30 +139,42 @@ export async function startLmtp(opts: StartLmtpOptions): Promise<LmtpServer> {
   const set = lmtpSettings(view);
   const lookup = opts.lookup ?? authUserLookup(opts.authSocket ?? set.authSocketPath);
   const log = opts.log ?? (() => {});
-  const servers: Server[] = [];
   const sockets = new Set<Socket>();
-  const handler = (unix: boolean) => (sock: Socket) => {
-    // replies go out as they are ready: no Nagle delay between them
-    if (!unix) sock.setNoDelay(true);
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-    const info: ConnInfo = unix
-      ? { unix: true }
-      : {
-          unix: false,
-          ...(sock.remoteAddress ? { remoteIp: sock.remoteAddress.replace(/^::ffff:/, '') } : {}),
-          ...(sock.remotePort ? { remotePort: sock.remotePort } : {}),
-          ...(sock.localAddress ? { localIp: sock.localAddress.replace(/^::ffff:/, '') } : {}),
-          ...(sock.localPort ? { localPort: sock.localPort } : {}),
-        };
-    new LmtpSession(sock, set, lookup, info, log).start();
-  };
-  const result: LmtpServer = {
+  return {
     settings: set,
-    close: async () => {
+    handle(sock: Socket, unix: boolean) {
+      // replies go out as they are ready: no Nagle delay between them
+      if (!unix) sock.setNoDelay(true);
+      sockets.add(sock);
+      sock.on('close', () => sockets.delete(sock));
+      const info: ConnInfo = unix
+        ? { unix: true }
+        : {
+            unix: false,
+            ...(sock.remoteAddress ? { remoteIp: sock.remoteAddress.replace(/^::ffff:/, '') } : {}),
+            ...(sock.remotePort ? { remotePort: sock.remotePort } : {}),
+            ...(sock.localAddress ? { localIp: sock.localAddress.replace(/^::ffff:/, '') } : {}),
+            ...(sock.localPort ? { localPort: sock.localPort } : {}),
+          };
+      new LmtpSession(sock, set, lookup, info, log).start();
+    },
+    close() {
       for (const s of sockets) s.destroy();
-      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
       (lookup as { close?: () => void }).close?.();
+    },
+  };
+}
+
+export async function startLmtp(opts: StartLmtpOptions): Promise<LmtpServer> {
+  const h = createLmtpHandler(opts);
+  const cfg = parseConfigFile(opts.configPath, { expand: true });
+  const servers: Server[] = [];
+  const handler = (unix: boolean) => (sock: Socket) => h.handle(sock, unix);
+  const result: LmtpServer = {
+    settings: h.settings,
+    close: async () => {
+      h.close();
+      await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     },
   };
   if (opts.port !== undefined) {

@@ -399,7 +399,17 @@ export class MaildirStorage implements MailStorage {
     const vname = normalizeInbox(vnameIn, this.rules);
     const err = verifyName(vname, this.rules);
     if (err) throw new MailError('params', err);
-    await this.ensureAutoMailboxes();
+    // an auto=create|subscribe mailbox comes into being when it is opened
+    // (or listed); deliveries into other mailboxes do not create it
+    const auto = this.ns.mailboxes.find((m) => m.auto !== 'no' && this.ns.prefix + m.name === vname);
+    if (auto && !(await this.exists(vname))) {
+      try {
+        await this.createInternal(vname);
+      } catch (e) {
+        if (!(e instanceof MailError && e.kind === 'exists')) throw e;
+      }
+      if (auto.auto === 'subscribe') await this.setSubscribed(vname, true);
+    }
     const storageName = this.storageName(vname);
     const dir = this.layout.mailboxPath(storageName);
     if (!(await this.isSelectable(dir))) {
