@@ -182,7 +182,7 @@ describe('destination feedback', () => {
           const err = new Error('4.3.2 Service shutting down') as Error & { responseCode: number };
           err.responseCode = 421;
           cb(err);
-        }, 150);
+        }, 500);
       },
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -198,7 +198,7 @@ describe('destination feedback', () => {
       const lines = strip(i.log);
       const refused = lines.filter((l) => l.includes('status=deferred (host 127.0.0.1[127.0.0.1] refused to talk to me: 421 '));
       const suspended = lines.filter((l) =>
-        /^postfix\/qmgr: ID: to=<r\d@far\.test>, relay=none, delay=D, delays=D, dsn=4\.3\.2, status=deferred \(delivery temporarily suspended: host 127\.0\.0\.1\[127\.0\.0\.1\] refused to talk to me: 421 /.test(l),
+        /^postfix\/(qmgr|error): ID: to=<r\d@far\.test>, relay=none, delay=D, delays=D, dsn=4\.3\.2, status=deferred \(delivery temporarily suspended: host 127\.0\.0\.1\[127\.0\.0\.1\] refused to talk to me: 421 /.test(l),
       );
       assert.equal(refused.length + suspended.length, 6, lines.join('\n'));
       assert.ok(suspended.length >= 1, lines.join('\n'));
