@@ -577,7 +577,14 @@ export class QueueManager {
     q.busy++;
     t.busy++;
     const stats: MsgStats = { ...this.baseStats(msg), agentHandoff: timeVal(this.now()) };
-    const status = new RecipientStatus(this.statusTarget(msg, stats), t.log);
+    const inner = new RecipientStatus(this.statusTarget(msg, stats), t.log);
+    // Remember who was reported, so a crashing agent leaves no recipient unaccounted for.
+    const reported = new Set<Recipient>();
+    const status: StatusReporter = {
+      sent: (r, relay, dsn, st) => (reported.add(r), inner.sent(r, relay, dsn, st)),
+      bounce: (r, relay, dsn, st) => (reported.add(r), inner.bounce(r, relay, dsn, st)),
+      defer: (r, relay, dsn, st) => (reported.add(r), inner.defer(r, relay, dsn, st)),
+    };
     const req: DeliveryRequest = {
       queueName: Queue.ACTIVE,
       queueId: msg.queueId,
@@ -600,22 +607,38 @@ export class QueueManager {
     };
     let siteFailure: Dsn | undefined;
     let crashed = false;
+    let agent: Awaited<ReturnType<typeof transportAgent>> | undefined;
     try {
-      const agent = await transportAgent(t, {
+      agent = await transportAgent(t, {
         clock: this.clock,
         resolver: this.opts.resolver,
         rewrite: await this.getRewrite(),
         forward: this.forwardSink(),
       });
-      siteFailure = (await agent.deliver(req)).siteFailure;
     } catch (err) {
+      // The agent cannot start (qmgr_deliver: "mail transport unavailable").
       crashed = true;
-      t.log.warn(`${msg.queueId}: ${(err as Error).message}`);
-      this.log.warn(
-        `transport ${t.entry.service} failure -- see a previous warning/fatal/panic logfile record for the problem description`,
-      );
-      msg.flags |= 1;
-      t.dead = { status: '4.3.0', reason: 'unknown mail transport error', until: this.now() + this.settings.minBackoff * 1000 };
+      t.log.warn(`${(err as Error).message}`);
+      const dsn = { status: '4.3.0', reason: 'mail transport unavailable' };
+      t.dead = { ...dsn, until: this.now() + this.settings.minBackoff * 1000 };
+      const st = this.qmgrStatus(msg);
+      for (const r of entry.recipients) await st.defer(r, 'none', dsn);
+    }
+    if (agent) {
+      try {
+        siteFailure = (await agent.deliver(req)).siteFailure;
+      } catch (err) {
+        crashed = true;
+        t.log.warn(`${msg.queueId}: ${(err as Error).message}`);
+        this.log.warn(
+          `transport ${t.entry.service} failure -- see a previous warning/fatal/panic logfile record for the problem description`,
+        );
+        msg.flags |= 1;
+        const dsn = { status: '4.3.0', reason: 'unknown mail transport error' };
+        t.dead = { ...dsn, until: this.now() + this.settings.minBackoff * 1000 };
+        const st = this.qmgrStatus(msg);
+        for (const r of entry.recipients) if (!reported.has(r)) await st.defer(r, 'none', dsn);
+      }
     }
     q.busy--;
     t.busy--;
