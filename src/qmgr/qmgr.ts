@@ -581,9 +581,18 @@ export class QueueManager {
     // Remember who was reported, so a crashing agent leaves no recipient unaccounted for.
     const reported = new Set<Recipient>();
     const status: StatusReporter = {
-      sent: (r, relay, dsn, st) => (reported.add(r), inner.sent(r, relay, dsn, st)),
-      bounce: (r, relay, dsn, st) => (reported.add(r), inner.bounce(r, relay, dsn, st)),
-      defer: (r, relay, dsn, st) => (reported.add(r), inner.defer(r, relay, dsn, st)),
+      sent(r, relay, dsn, st) {
+        reported.add(r);
+        return inner.sent(r, relay, dsn, st);
+      },
+      bounce(r, relay, dsn, st) {
+        reported.add(r);
+        return inner.bounce(r, relay, dsn, st);
+      },
+      defer(r, relay, dsn, st) {
+        reported.add(r);
+        return inner.defer(r, relay, dsn, st);
+      },
     };
     const req: DeliveryRequest = {
       queueName: Queue.ACTIVE,
