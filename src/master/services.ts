@@ -10,7 +10,8 @@
  * BUILTIN commands need no process of their own: postlogd's job (append to
  * maillog_file) is done by every Postern process itself, see log/maillog.ts;
  * cleanup runs inside the process that receives the message (smtpd, pickup),
- * see cleanup/service.ts.
+ * see cleanup/service.ts; address resolution, bounces and the delivery agents
+ * run inside qmgr.
  */
 import type { WorkerModule } from './types.js';
 
@@ -19,13 +20,27 @@ export type WorkerLoader = () => Promise<WorkerModule>;
 export const serviceRegistry: Readonly<Record<string, WorkerLoader>> = {
   smtpd: () => import('../smtpd/worker.js').then((m) => m.smtpdWorker),
   pickup: () => import('../pickup/service.js').then((m) => m.pickupWorker),
+  qmgr: () => import('../qmgr/worker.js').then((m) => m.qmgrWorker),
   // Test workers (not Postfix commands): an echo server and a worker that
   // dies on startup, used by test/integration/master.test.ts.
   'postern-echo': () => import('./test-workers.js').then((m) => m.echoWorker),
   'postern-crash': () => import('./test-workers.js').then((m) => m.crashWorker),
 };
 
-export const BUILTIN_COMMANDS: ReadonlySet<string> = new Set(['postlogd', 'cleanup']);
+export const BUILTIN_COMMANDS: ReadonlySet<string> = new Set([
+  'postlogd',
+  'cleanup',
+  // Run inside qmgr (src/qmgr, src/delivery, src/rewrite, src/bounce).
+  'trivial-rewrite',
+  'bounce',
+  'smtp',
+  'lmtp',
+  'local',
+  'virtual',
+  'pipe',
+  'discard',
+  'error',
+]);
 
 export function workerLoader(command: string): WorkerLoader | undefined {
   return Object.hasOwn(serviceRegistry, command) ? serviceRegistry[command] : undefined;
