@@ -4,8 +4,8 @@
  * (sender, recipient) -> (transport, nexthop, recipient, flags).
  *
  * 1. Strip local domains and routing operators until a remote domain or
- *    a bare local part is left (same loop as smtpd/resolve.ts; the
- *    recipient keeps its case here, smtpd folds it).
+ *    a bare local part is left (the recipient keeps its case here;
+ *    SmtpdResolver below folds it, as smtpd_resolve.c does).
  * 2. Address class, first match wins:
  *      local          domain in $mydestination, or [ip] of inet/proxy_interfaces
  *                     -> $local_transport, nexthop = domain
@@ -39,10 +39,12 @@ import {
   RESOLVE_FLAG_ERROR,
   RESOLVE_FLAG_FAIL,
   RESOLVE_FLAG_ROUTED,
+  type RewriteSettings,
   resolveLocal,
+  rewriteInternal,
   rewriteTree,
-} from '../smtpd/resolve.js';
-import { validUtf8 } from '../smtpd/text.js';
+} from './rewrite.js';
+import { asciiLower, validUtf8 } from '../smtpd/text.js';
 import {
   quote822Local,
   TOK_QSTRING,
@@ -58,16 +60,24 @@ import { validHostaddr, validMailhostLiteral, validUtf8Hostname } from '../smtpd
 import type { ResolveSettings } from './settings.js';
 
 export {
+  hasAddress,
+  normaliseIp,
+  ownAddresses,
   RESOLVE_CLASS_ALIAS,
   RESOLVE_CLASS_DEFAULT,
+  RESOLVE_CLASS_FINAL,
   RESOLVE_CLASS_LOCAL,
+  RESOLVE_CLASS_MASK,
   RESOLVE_CLASS_RELAY,
   RESOLVE_CLASS_VIRTUAL,
   RESOLVE_FLAG_ERROR,
   RESOLVE_FLAG_FAIL,
+  RESOLVE_FLAG_FINAL,
   RESOLVE_FLAG_ROUTED,
-};
-export { RESOLVE_FLAG_FINAL, RESOLVE_CLASS_FINAL, RESOLVE_CLASS_MASK } from '../smtpd/resolve.js';
+  type RewriteSettings,
+  resolveLocal,
+  rewriteInternal,
+} from './rewrite.js';
 
 export interface ResolveResult {
   transport: string;
@@ -403,4 +413,54 @@ export function updateEntry(
   if (newNexthop !== '') return { channel: newChannel, nexthop: newNexthop };
   if (newChannel !== 'error' && newChannel !== 'retry') return { channel: newChannel, nexthop: rcptDomain };
   return { channel: newChannel, nexthop: 'Address is undeliverable' };
+}
+
+/** The resolve settings of a process that only has the rewrite ones (smtpd): no tables. */
+function withoutTables(s: RewriteSettings): ResolveSettings {
+  return {
+    ...s,
+    recipientDelimiter: '',
+    helpfulWarnings: false,
+    allowMinUser: true,
+    nullRelayKey: '<>',
+    nullDefXportKey: '<>',
+    transportParentStyle: false,
+    transportMaps: undefined,
+    relocatedMaps: undefined,
+    senderRelayMaps: undefined,
+    senderDefXportMaps: undefined,
+    configDirectory: '',
+    warn: () => undefined,
+  };
+}
+
+/**
+ * smtpd_resolve_addr(): "local" rewrite of the address, resolve, and the
+ * recipient casefolded, with a per-process cache (smtpd_resolve.c keeps
+ * 100 entries; so do we). Given only RewriteSettings (smtpd), the
+ * class decision is made without transport/relocated/sender-dependent
+ * tables: they change the nexthop, never the class.
+ */
+export class SmtpdResolver {
+  private readonly cache = new Map<string, Promise<ResolveResult>>();
+  private readonly full: ResolveSettings;
+  constructor(readonly settings: RewriteSettings | ResolveSettings) {
+    this.full = 'transportMaps' in settings ? settings : withoutTables(settings);
+  }
+
+  resolve(addr: string, sender = ''): Promise<ResolveResult> {
+    const key = `${sender}\0${addr}`;
+    let r = this.cache.get(key);
+    if (r) {
+      this.cache.delete(key);
+      this.cache.set(key, r);
+      return r;
+    }
+    r = resolveAddr(this.full, sender, rewriteInternal(this.full, 'local', addr)).then((res) =>
+      res.flags & RESOLVE_FLAG_FAIL ? res : { ...res, recipient: asciiLower(res.recipient) },
+    );
+    this.cache.set(key, r);
+    if (this.cache.size > 100) this.cache.delete(this.cache.keys().next().value as string);
+    return r;
+  }
 }

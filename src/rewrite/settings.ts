@@ -13,7 +13,7 @@
 import { MapList } from '../maps/query.js';
 import { DictFlag } from '../maps/types.js';
 import { MatchList } from '../smtpd/lists.js';
-import { ownAddresses, type RewriteSettings } from '../smtpd/resolve.js';
+import { ownAddresses, type RewriteSettings } from './rewrite.js';
 
 /** The main.cf view trivial-rewrite needs (PostfixConfig, a worker config). */
 export interface RewriteConfig {

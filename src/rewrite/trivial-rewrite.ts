@@ -12,7 +12,7 @@
  * Results are cached per process for a short while, as resolve_clnt does
  * for its last query (here: a small LRU, cleared by flush()).
  */
-import { rewriteInternal, rewriteTree } from '../smtpd/resolve.js';
+import { rewriteInternal, rewriteTree } from './rewrite.js';
 import { tokExternalize, tokScanAddr } from '../smtpd/tok822.js';
 import { resolveAddr, type ResolveResult } from './resolve.js';
 import { closeResolveSettings, loadResolveSettings, type ResolveSettings, type RewriteConfig } from './settings.js';

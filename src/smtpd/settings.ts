@@ -7,7 +7,7 @@
  */
 import type { PostfixConfig } from '../../compat/postfix/config.js';
 import { MatchList, splitQuoted } from './lists.js';
-import { ownAddresses, type RewriteSettings, SmtpdResolver } from './resolve.js';
+import { ownAddresses, type RewriteSettings, SmtpdResolver } from '../rewrite/resolve.js';
 
 /** The PostfixConfig subset smtpd needs (tests may pass a stub). */
 export type SmtpdConfig = Pick<PostfixConfig, 'get' | 'int' | 'long' | 'bool' | 'time' | 'list' | 'has'>;

@@ -1,6 +1,6 @@
 /**
  * Unit tests: address rewriting and class resolution for relay control
- * (smtpd/resolve.ts), match lists with CIDR and parent-domain matching
+ * (rewrite/resolve.ts, rewrite/rewrite.ts), match lists with CIDR and parent-domain matching
  * (smtpd/lists.ts), and the restriction engine's list evaluation
  * (warn_if_reject, defer_if_permit, restriction classes, unknown names).
  */
@@ -21,7 +21,7 @@ import {
   RESOLVE_FLAG_ERROR,
   RESOLVE_FLAG_ROUTED,
   rewriteInternal,
-} from '../../src/smtpd/resolve.js';
+} from '../../src/rewrite/resolve.js';
 import { loadSmtpdSettings, type SmtpdSettings } from '../../src/smtpd/settings.js';
 import { SmtpdState } from '../../src/smtpd/state.js';
 import { MemoryLog } from '../helpers/smtp-client.js';

@@ -14,7 +14,7 @@
  */
 import { findAccessAddress, findClient, findDomain, FULL, MapList, parentMatchesSubdomains } from '../../maps/query.js';
 import { DictError, DictFlag } from '../../maps/types.js';
-import { RESOLVE_FLAG_FAIL, RESOLVE_FLAG_ROUTED } from '../resolve.js';
+import { RESOLVE_FLAG_FAIL, RESOLVE_FLAG_ROUTED } from '../../rewrite/resolve.js';
 import type { SmtpdSettings } from '../settings.js';
 import { MailError } from '../state.js';
 import { dsnValid, smtpdDsnFix } from './engine.js';

@@ -9,7 +9,7 @@
  * reject_plaintext_session, sleep, and the SASL/TLS permits (no-ops until
  * those features are active).
  */
-import { hasAddress, RESOLVE_CLASS_FINAL, RESOLVE_CLASS_RELAY, RESOLVE_FLAG_FAIL, RESOLVE_FLAG_ROUTED } from '../resolve.js';
+import { hasAddress, RESOLVE_CLASS_FINAL, RESOLVE_CLASS_RELAY, RESOLVE_FLAG_FAIL, RESOLVE_FLAG_ROUTED } from '../../rewrite/resolve.js';
 import { FLAG_ILL_PIPELINING, FLAG_SMTPUTF8, MailError } from '../state.js';
 import { validHostaddr, validHostname, validMailhostAddr, validUtf8Hostname } from '../valid.js';
 import { registerAccessRestrictions } from './access.js';

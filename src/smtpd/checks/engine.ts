@@ -11,7 +11,7 @@
  */
 import { DictError } from '../../maps/types.js';
 import { ListError } from '../lists.js';
-import { hasAddress, RESOLVE_CLASS_ALIAS, RESOLVE_CLASS_LOCAL, RESOLVE_CLASS_RELAY, RESOLVE_CLASS_VIRTUAL, RESOLVE_FLAG_ERROR, RESOLVE_FLAG_FAIL } from '../resolve.js';
+import { hasAddress, RESOLVE_CLASS_ALIAS, RESOLVE_CLASS_LOCAL, RESOLVE_CLASS_RELAY, RESOLVE_CLASS_VIRTUAL, RESOLVE_FLAG_ERROR, RESOLVE_FLAG_FAIL } from '../../rewrite/resolve.js';
 import { registerBuiltins } from './builtin.js';
 import { restrictionRegistry } from './registry.js';
 import type { SmtpdSettings } from '../settings.js';

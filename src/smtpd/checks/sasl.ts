@@ -9,7 +9,7 @@
  */
 import { findAddress, MapList } from '../../maps/query.js';
 import { DictError, DictFlag } from '../../maps/types.js';
-import { RESOLVE_FLAG_FAIL } from '../resolve.js';
+import { RESOLVE_FLAG_FAIL } from '../../rewrite/resolve.js';
 import type { SmtpdSettings } from '../settings.js';
 import { MailError } from '../state.js';
 import { registerRestriction } from './registry.js';
