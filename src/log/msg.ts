@@ -78,8 +78,31 @@ export function warn(text: string): void {
 export function error(text: string): void {
   emit('error', text);
 }
+/** Thrown instead of FatalExit inside trapFatal(): the message was not printed. */
+export class TrappedFatal extends Error {}
+
+let trapDepth = 0;
+
+/**
+ * Run fn with fatal() turned into a TrappedFatal that carries the text
+ * unprinted, so a long-running process (the master on reload) can report a
+ * bad configuration file in Postfix's words and keep running.
+ */
+export function trapFatal<T>(fn: () => T): { ok: true; value: T } | { ok: false; text: string } {
+  trapDepth++;
+  try {
+    return { ok: true, value: fn() };
+  } catch (err) {
+    if (err instanceof TrappedFatal) return { ok: false, text: err.message };
+    throw err;
+  } finally {
+    trapDepth--;
+  }
+}
+
 /** Print "prog: fatal: text" and exit 1 (via FatalExit so callers can clean up). */
 export function fatal(text: string, status = 1): never {
+  if (trapDepth > 0) throw new TrappedFatal(text.replace(/[\x00-\x1f\x7f]/g, '?'));
   emit('fatal', text);
   throw new FatalExit(status);
 }

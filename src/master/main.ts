@@ -15,9 +15,12 @@ import { closeSync, mkdirSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { configDirectory, loadPostfixConfig } from '../../compat/postfix/config.js';
-import { readMasterCf } from '../../compat/postfix/master-cf.js';
 import { maillogClientInit } from '../log/client.js';
-import { FatalExit, fatal, info, setMsgStderr, setProgname, setVerbose } from '../log/msg.js';
+import { FatalExit, fatal, info, setMsgStderr, setProgname, setVerbose, trapFatal, warn } from '../log/msg.js';
+import { createReloadQueue } from '../util/reload-queue.js';
+import { type FileWatch, watchFiles } from '../util/file-watch.js';
+import { describeChanges, type LoadedConfig, loadChecked, loadConfig, watchedFiles } from './reload.js';
+import { posternBool } from './postern-params.js';
 import { getopt } from '../util/getopt.js';
 import { withAbsolutePaths } from './paths.js';
 import { masterRunning, pidFilePath, writeDataLock, writePidFile } from './pidfile.js';
@@ -31,9 +34,15 @@ export interface MasterRunOptions {
   verbose?: number;
 }
 
-function loadConfig(configDir: string) {
+function loadMain(configDir: string) {
   return withAbsolutePaths(loadPostfixConfig({ configDir }));
 }
+
+const SIGHUP = 'SIGHUP';
+const AUTO = 'auto';
+
+/** Extension points for the scheduled jobs (see cron.ts); called with the configuration in force. */
+const hooks: { afterStart?: (c: LoadedConfig) => void; afterReload?: (c: LoadedConfig) => void } = {};
 
 const SIGNALS: Array<[NodeJS.Signals, number]> = [
   ['SIGTERM', 15],
@@ -46,7 +55,7 @@ export async function runMaster(opts: MasterRunOptions): Promise<void> {
   setProgname('master');
   if (opts.verbose) setVerbose(opts.verbose);
   const configDir = resolve(opts.configDir);
-  let cfg = loadConfig(configDir);
+  let cfg = loadMain(configDir);
   maillogClientInit(cfg, 'master', { fallback: true, stderrFallback: true });
   // master(8) has no terminal: everything goes to the mail log from here on.
   setMsgStderr(false);
@@ -69,9 +78,8 @@ export async function runMaster(opts: MasterRunOptions): Promise<void> {
   } catch (err) {
     fatal(`open lock file ${dataDir}/master.lock: ${(err as Error).message}`);
   }
-  const sup = new Supervisor({
-    load: () => ({ cfg, entries: readMasterCf(configDir, 'fail') }),
-  });
+  let loaded: LoadedConfig = { ...loadConfig(configDir), cfg };
+  const sup = new Supervisor({ load: () => ({ cfg: loaded.cfg, entries: loaded.entries }) });
   try {
     await sup.start();
   } catch (err) {
@@ -88,29 +96,53 @@ export async function runMaster(opts: MasterRunOptions): Promise<void> {
       /* the starter went away */
     }
   }
-  let reloading = false;
-  process.on('SIGHUP', () => {
-    if (reloading) return;
-    reloading = true;
+  let watcher: FileWatch | undefined;
+  let watching: Promise<void> = Promise.resolve();
+  const rewatch = () => {
+    watching = watching.then(async () => {
+      const want = trapFatal(() => posternBool(loaded.cfg, 'postern_auto_reload'));
+      if (want.ok && want.value) {
+        const files = watchedFiles(configDir, loaded);
+        if (watcher) watcher.setFiles(files);
+        else {
+          watcher = await watchFiles(files, (changed) => {
+            for (const f of changed) info(`auto reload: ${f} changed`);
+            void reloads.request(AUTO);
+          });
+          await watcher.ready;
+        }
+      } else if (watcher) {
+        await watcher.close();
+        watcher = undefined;
+      }
+    });
+    return watching;
+  };
+  const reloads = createReloadQueue(async (reasons) => {
     info(`reload -- version ${version}, configuration ${configDir}`);
-    try {
-      cfg = loadConfig(configDir);
-      maillogClientInit(cfg, 'master', { fallback: true, stderrFallback: true });
-    } catch (err) {
-      if (!(err instanceof FatalExit)) throw err;
+    const next = loadChecked(configDir);
+    if (!next.ok) {
+      warn(next.text);
+      warn('reload failed -- keeping the running configuration');
+      return;
     }
-    sup
-      .reload()
-      .catch((err) => info(`warning: ${(err as Error).message}`))
-      .finally(() => {
-        reloading = false;
-      });
+    if (reasons.includes(AUTO)) for (const line of describeChanges(loaded, next.value)) info(`auto reload: ${line}`);
+    loaded = next.value;
+    cfg = loaded.cfg;
+    maillogClientInit(cfg, 'master', { fallback: true, stderrFallback: true });
+    await sup.reload().catch((err) => warn((err as Error).message));
+    await rewatch();
+    hooks.afterReload?.(loaded);
   });
+  process.on('SIGHUP', () => void reloads.request(SIGHUP));
+  await rewatch();
+  hooks.afterStart?.(loaded);
   await new Promise<void>(() => {
     for (const [sig, num] of SIGNALS) {
       process.on(sig, () => {
         info(`terminating on signal ${num}`);
         sup.stop();
+        void watcher?.close();
         // Die by the same signal, as master_sig.c does.
         process.removeAllListeners(sig);
         process.kill(process.pid, sig);

@@ -49,6 +49,8 @@ interface Proc {
   /** Connections handed over and not yet reported closed. */
   active: number;
   retiring: boolean;
+  /** Configuration generation the worker was started with (bumped by each reload). */
+  gen: number;
   /** We sent SIGTERM: no "killed by signal" warning (MASTER_SENT_SIGNAL). */
   killed: boolean;
 }
@@ -61,6 +63,8 @@ interface ServiceState {
   throttleTimer?: NodeJS.Timeout;
   wakeTimer?: NodeJS.Timeout;
   pending: Socket[];
+  /** Current generation: new connections go to its workers once one is ready. */
+  gen: number;
 }
 
 export interface SupervisorOptions {
@@ -160,13 +164,18 @@ export class Supervisor {
       }
       if (old) {
         // master_restart_service(): the current generation finishes, the next one runs the new settings.
+        // The old workers keep taking connections until a new one is ready, so that a
+        // configuration the new workers cannot start with never stops the service.
         old.svc = svc;
-        for (const p of old.procs) this.retire(p);
+        old.gen++;
+        old.throttled = false;
+        if (old.throttleTimer) clearTimeout(old.throttleTimer);
+        old.throttleTimer = undefined;
         this.armWakeup(old);
         this.ensureWorkers(old);
         continue;
       }
-      const st: ServiceState = { svc, servers: [], procs: new Set(), throttled: false, pending: [] };
+      const st: ServiceState = { svc, servers: [], procs: new Set(), throttled: false, pending: [], gen: 0 };
       this.services.set(k, st);
       for (const addr of svc.listen) st.servers.push(await this.listen(st, addr));
       this.armWakeup(st);
@@ -215,7 +224,9 @@ export class Supervisor {
     let total = 0;
     for (const p of st.procs) {
       total += p.active;
-      if (p.ready && !p.retiring && p.child.connected && (!best || p.active < best.active)) best = p;
+      if (!p.ready || p.retiring || !p.child.connected) continue;
+      // Prefer the current generation; an older one serves only until a new worker is ready.
+      if (!best || p.gen > best.gen || (p.gen === best.gen && p.active < best.active)) best = p;
     }
     if (!best || (st.svc.maxProc > 0 && total >= st.svc.maxProc)) {
       if (st.pending.length >= MAX_PENDING) sock.destroy();
@@ -251,7 +262,7 @@ export class Supervisor {
 
   private ensureWorkers(st: ServiceState): void {
     if (this.stopping || st.throttled || this.services.get(key(st.svc)) !== st) return;
-    const live = [...st.procs].filter((p) => !p.retiring).length;
+    const live = [...st.procs].filter((p) => !p.retiring && p.gen === st.gen).length;
     for (let n = live; n < this.workerCount(st.svc); n++) this.spawn(st);
   }
 
@@ -279,12 +290,22 @@ export class Supervisor {
       this.throttle(st);
       return;
     }
-    const proc: Proc = { child, pid: child.pid ?? 0, ready: false, active: 0, retiring: false, killed: false };
+    const proc: Proc = {
+      child,
+      pid: child.pid ?? 0,
+      ready: false,
+      active: 0,
+      retiring: false,
+      gen: st.gen,
+      killed: false,
+    };
     st.procs.add(proc);
     if (msgVerbose()) info(`spawn command ${svc.path}; pid ${proc.pid}`);
     child.on('message', (m: WorkerMessage) => {
       if (m?.t === 'ready') {
         proc.ready = true;
+        // The new generation is up: the previous one finishes its clients and exits.
+        if (proc.gen === st.gen) for (const p of st.procs) if (p.gen < st.gen) this.retire(p);
         this.drain(st);
       } else if (m?.t === 'done') {
         proc.active = Math.max(0, proc.active - 1);
