@@ -17,6 +17,7 @@ import { FIELD_CHANGED } from './fields.js';
 import { checkpasswordPassdb } from './passdb/checkpassword.js';
 import { passwdFilePassdb } from './passdb/passwd-file.js';
 import { sqlPassdb } from './passdb/sql.js';
+import { ldapPassdb } from './passdb/ldap.js';
 import { staticPassdb } from './passdb/static.js';
 import { credentialsFor, passwordGetScheme, schemeIsAlias } from './passwords.js';
 import { VerifyPool } from './verify-pool.js';
@@ -27,7 +28,9 @@ import { checkpasswordUserdb } from './userdb/checkpassword.js';
 import { passwdFileUserdb } from './userdb/passwd-file.js';
 import { prefetchUserdb } from './userdb/prefetch.js';
 import { sqlUserdb } from './userdb/sql.js';
+import { ldapUserdb } from './userdb/ldap.js';
 import { staticUserdb } from './userdb/static.js';
+import { LdapRegistry } from './db/ldap.js';
 import { SqlRegistry } from './db/sql.js';
 import { tabEscape, splitTabEscaped } from './protocol.js';
 
@@ -62,12 +65,13 @@ export interface AuthUserdb {
   next: AuthUserdb | undefined;
 }
 
-/** Drivers by name; more (sql, ldap) register here. */
+/** Drivers by name. */
 export const passdbFactories: Record<string, PassdbFactory> = {
   'passwd-file': passwdFilePassdb,
   static: staticPassdb,
   checkpassword: checkpasswordPassdb,
   sql: sqlPassdb,
+  ldap: ldapPassdb,
 };
 export const userdbFactories: Record<string, UserdbFactory> = {
   'passwd-file': passwdFileUserdb,
@@ -75,11 +79,12 @@ export const userdbFactories: Record<string, UserdbFactory> = {
   checkpassword: checkpasswordUserdb,
   sql: sqlUserdb,
   prefetch: prefetchUserdb,
+  ldap: ldapUserdb,
 };
 
 /** Drivers Dovecot 2.3 has but Postern does not (yet): "Unknown passdb driver" would mislead. */
-const KNOWN_PASSDBS = ['pam', 'passwd', 'shadow', 'bsdauth', 'ldap', 'dict', 'imap', 'lua', 'oauth2'];
-const KNOWN_USERDBS = ['passwd', 'ldap', 'dict', 'lua'];
+const KNOWN_PASSDBS = ['pam', 'passwd', 'shadow', 'bsdauth', 'dict', 'imap', 'lua', 'oauth2'];
+const KNOWN_USERDBS = ['passwd', 'dict', 'lua'];
 
 const ILLEGAL_PASSWORD_CHARS = [1, 9, 13, 10];
 
@@ -112,6 +117,7 @@ export class Auth {
   userdbs: AuthUserdb[] = [];
   readonly passwdFiles: PasswdFileRegistry;
   readonly sqlDbs = new SqlRegistry();
+  readonly ldapDbs = new LdapRegistry();
   /** Slow password schemes are checked on worker threads. */
   readonly verifyPool = new VerifyPool();
   readonly cache: AuthCache | undefined;

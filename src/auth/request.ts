@@ -9,7 +9,7 @@
  * %-variable table that templates, paths and queries expand with.
  */
 import { isIPv4, isIPv6 } from 'node:net';
-import { strEscape, type VarTable, varExpand, type ExpandResult } from '../../compat/dovecot/var-expand.js';
+import { strEscape, type VarFunc, type VarTable, varExpand, type ExpandResult } from '../../compat/dovecot/var-expand.js';
 import { AuthFields, FIELD_HIDDEN } from './fields.js';
 import type { Auth, AuthPassdb, AuthUserdb } from './engine.js';
 import { passwordGetScheme } from './passwords.js';
@@ -685,8 +685,8 @@ export class AuthRequest {
     ];
   }
 
-  /** auth_request_var_expand with the %{passdb:…} and %{userdb:…} functions. */
-  expand(template: string, esc: Escape = escapeNone, username?: string, table?: VarTable): ExpandResult {
+  /** auth_request_var_expand with the %{passdb:…} and %{userdb:…} functions (and a driver's own, e.g. %{ldap:…}). */
+  expand(template: string, esc: Escape = escapeNone, username?: string, table?: VarTable, extraFuncs?: Record<string, VarFunc>): ExpandResult {
     const fieldDefault = (data: string): string => {
       const p = data.indexOf(':');
       return p < 0 ? '' : data.slice(p + 1);
@@ -699,6 +699,7 @@ export class AuthRequest {
       funcs: {
         passdb: (data) => ({ value: esc(this.extraFields.find(name(data)) ?? fieldDefault(data)) }),
         userdb: (data) => ({ value: esc(this.userdbReply?.find(name(data)) ?? fieldDefault(data)) }),
+        ...extraFuncs,
       },
     });
   }
