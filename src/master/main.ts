@@ -20,7 +20,9 @@ import { FatalExit, fatal, info, setMsgStderr, setProgname, setVerbose, trapFata
 import { createReloadQueue } from '../util/reload-queue.js';
 import { type FileWatch, watchFiles } from '../util/file-watch.js';
 import { describeChanges, type LoadedConfig, loadChecked, loadConfig, watchedFiles } from './reload.js';
-import { posternBool } from './postern-params.js';
+import { maintenanceJobs } from './maintenance.js';
+import { posternBool, posternParam } from './postern-params.js';
+import { type Scheduler, scheduleError, startScheduler } from '../util/scheduler.js';
 import { getopt } from '../util/getopt.js';
 import { withAbsolutePaths } from './paths.js';
 import { masterRunning, pidFilePath, writeDataLock, writePidFile } from './pidfile.js';
@@ -41,8 +43,30 @@ function loadMain(configDir: string) {
 const SIGHUP = 'SIGHUP';
 const AUTO = 'auto';
 
-/** Extension points for the scheduled jobs (see cron.ts); called with the configuration in force. */
-const hooks: { afterStart?: (c: LoadedConfig) => void; afterReload?: (c: LoadedConfig) => void } = {};
+const SCHEDULE_PARAMS: Record<string, string> = {
+  'queue run': 'postern_queue_run_schedule',
+  'temp cleanup': 'postern_temp_cleanup_schedule',
+  'hold expiry': 'postern_hold_expire_schedule',
+  'cert check': 'postern_cert_check_schedule',
+};
+
+/** (Re)start the maintenance jobs for the configuration in force; a bad schedule disables its job with a warning. */
+async function startMaintenance(loaded: LoadedConfig): Promise<Scheduler> {
+  const cfg = loaded.cfg;
+  const jobs = [];
+  const tz = posternParam(cfg, 'postern_cron_timezone') || undefined;
+  const tzProblem = await scheduleError('', tz);
+  if (tzProblem) warn(`postern_cron_timezone: ${tzProblem} -- using the system time zone`);
+  for (const job of maintenanceJobs(cfg, () => loaded.entries)) {
+    const problem = await scheduleError(job.schedule);
+    if (problem) warn(`${SCHEDULE_PARAMS[job.name]}: ${problem} -- job "${job.name}" disabled`);
+    else jobs.push(job);
+  }
+  return startScheduler(jobs, {
+    timezone: tzProblem ? undefined : tz,
+    onError: (job, err) => warn(`scheduled ${job.name}: ${(err as Error)?.message ?? String(err)}`),
+  });
+}
 
 const SIGNALS: Array<[NodeJS.Signals, number]> = [
   ['SIGTERM', 15],
@@ -132,17 +156,19 @@ export async function runMaster(opts: MasterRunOptions): Promise<void> {
     maillogClientInit(cfg, 'master', { fallback: true, stderrFallback: true });
     await sup.reload().catch((err) => warn((err as Error).message));
     await rewatch();
-    hooks.afterReload?.(loaded);
+    scheduler?.stop();
+    scheduler = await startMaintenance(loaded);
   });
   process.on('SIGHUP', () => void reloads.request(SIGHUP));
   await rewatch();
-  hooks.afterStart?.(loaded);
+  let scheduler: Scheduler | undefined = await startMaintenance(loaded);
   await new Promise<void>(() => {
     for (const [sig, num] of SIGNALS) {
       process.on(sig, () => {
         info(`terminating on signal ${num}`);
         sup.stop();
         void watcher?.close();
+        scheduler?.stop();
         // Die by the same signal, as master_sig.c does.
         process.removeAllListeners(sig);
         process.kill(process.pid, sig);

@@ -17,8 +17,16 @@ import { strerror } from '../util/strerror.js';
 /** TRIGGER_REQ_WAKEUP. */
 export const TRIGGER_WAKEUP = 'W';
 
-/** Returns a warning text when the service could not be found, else undefined. */
-export async function mailTrigger(queueDir: string, cls: 'public' | 'private', service: string): Promise<string | undefined> {
+/**
+ * Returns a warning text when the service could not be found, else
+ * undefined. `request` is the byte to send (qmgr also reads 'D', 'I', 'A', 'F').
+ */
+export async function mailTrigger(
+  queueDir: string,
+  cls: 'public' | 'private',
+  service: string,
+  request = TRIGGER_WAKEUP,
+): Promise<string | undefined> {
   const rel = `${cls}/${service}`;
   const path = join(queueDir, rel);
   let st: Awaited<ReturnType<typeof lstat>>;
@@ -31,7 +39,7 @@ export async function mailTrigger(queueDir: string, cls: 'public' | 'private', s
     if (st.isFIFO()) {
       const fh = await open(path, constants.O_WRONLY | constants.O_NONBLOCK);
       try {
-        await fh.write(TRIGGER_WAKEUP);
+        await fh.write(request);
       } finally {
         await fh.close();
       }
@@ -44,7 +52,7 @@ export async function mailTrigger(queueDir: string, cls: 'public' | 'private', s
         };
         s.setTimeout(1000, done);
         s.on('error', done);
-        s.on('connect', () => s.end(TRIGGER_WAKEUP, done));
+        s.on('connect', () => s.end(request, done));
       });
     }
   } catch {
