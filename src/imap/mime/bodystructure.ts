@@ -38,7 +38,7 @@ function isTruncated(part: MimePart): boolean {
     if (t === 'multipart') return true;
     return false;
   }
-  return part.parent?.digest;
+  return part.parent?.digest === true;
 }
 
 function write(part: MimePart, raw: Buffer, extended: boolean): string {
