@@ -24,6 +24,7 @@
  * file, line and construct, rather than behave differently from Postfix.
  */
 import { warn } from '../log/msg.js';
+import '../util/regex-guard.js';
 import { asciiLower, asciiUpper } from './pattern/byteset.js';
 import { compilePcre } from './pattern/pcre-regex.js';
 import { compilePosix } from './pattern/posix-regex.js';
@@ -106,19 +107,26 @@ class PosixMatcher implements Matcher {
 
 class PcreMatcher implements Matcher {
   private readonly re: RegExp;
+  /** For keys without a newline: no lookarounds for "$", so V8 can fall back to its linear engine. */
+  private readonly reNoNewline: RegExp;
   constructor(
     source: string,
+    sourceNoNewline: string,
     flags: string,
     readonly nsub: number,
     private readonly groupIndex: number[],
   ) {
     this.re = new RegExp(source, flags);
+    this.reNoNewline = sourceNoNewline === source ? this.re : new RegExp(sourceNoNewline, flags);
+  }
+  private pick(key: string): RegExp {
+    return key.includes('\n') ? this.re : this.reNoNewline;
   }
   test(k: KeyCtx): boolean {
-    return this.re.test(k.key);
+    return this.pick(k.key).test(k.key);
   }
   groups(k: KeyCtx): ((n: number) => string | undefined) | undefined {
-    const m = this.re.exec(k.key);
+    const m = this.pick(k.key).exec(k.key);
     if (!m) return undefined;
     return (n) => m[this.groupIndex[n] ?? -1];
   }
@@ -280,7 +288,7 @@ class Compiler {
       warn(`${this.where(lineno)}: ${r.error}`);
       return undefined;
     }
-    return this.guard(lineno, pat.regexp, () => new PcreMatcher(r.source, r.flags, r.captureCount, r.groupIndex));
+    return this.guard(lineno, pat.regexp, () => new PcreMatcher(r.source, r.sourceNoNewline, r.flags, r.captureCount, r.groupIndex));
   }
 
   /** A translation JS refuses is our bug, not the table's: fail loudly. */

@@ -139,7 +139,10 @@ describe('PCRE2 translation', () => {
     assert.ok(!pcreMatch('^(?-i)Exact', 'exact'));
     assert.ok(pcreMatch('^(?-i)Ex(?i:ACT)$', 'Exact'));
     assert.ok(!pcreMatch('^admin', 'ADMIN', { caseless: false }));
-    assert.deepEqual(pcre('a(?-i)b'), { ok: true, source: '[Aa]b', flags: '', captureCount: 0, groupIndex: [0] });
+    assert.deepEqual(pcre('a(?-i)b'), { ok: true, source: '[Aa]b', sourceNoNewline: '[Aa]b', flags: '', captureCount: 0, groupIndex: [0] });
+    // "$" needs a lookahead only for a subject with a newline in it.
+    const dollar = pcre('(?-i)a$');
+    assert.ok(dollar.ok && dollar.source === 'a(?=\\n?$)' && dollar.sourceNoNewline === 'a$', JSON.stringify(dollar));
   });
 
   it('DOTALL by default, MULTILINE, DOLLAR_ENDONLY, ANCHORED, UNGREEDY', () => {

@@ -163,3 +163,17 @@ describe('lookup speed', () => {
     assert.ok(ms < 5000, `4000 lookups took ${ms.toFixed(0)} ms`);
   });
 });
+
+describe('catastrophic backtracking', () => {
+  // Without the linear-engine fallback (util/regex-guard.ts) each of these
+  // lookups backtracks 2^40 times: the test would not finish.
+  it('a nested-quantifier rule on a hostile key answers (and correctly)', { timeout: 30000 }, () => {
+    const hostile = `${'a'.repeat(40)}!`;
+    for (const kind of ['regexp', 'pcre'] as const) {
+      const t = PatternTable.fromText(kind, 't', '/^(a+)+$/ REJECT evil\n/^(x|xx)+y$/ REJECT evil2\n/!$/ OK bang\n', 't', 0);
+      assert.equal(t.lookupSync(hostile), 'OK bang', kind);
+      assert.equal(t.lookupSync(`${'x'.repeat(40)}z`), undefined, kind);
+      assert.equal(t.lookupSync('aaaa'), 'REJECT evil', kind);
+    }
+  });
+});

@@ -47,7 +47,15 @@ export interface PcreOptions {
 }
 
 export type PcreResult =
-  | { ok: true; source: string; flags: string; captureCount: number; groupIndex: number[] }
+  | {
+      ok: true;
+      source: string;
+      /** The same pattern for subjects without a newline (line assertions as plain anchors). */
+      sourceNoNewline: string;
+      flags: string;
+      captureCount: number;
+      groupIndex: number[];
+    }
   | { ok: false; error: string }
   | { ok: false; unsupported: string };
 
@@ -163,10 +171,21 @@ class Ref {
 class Marker {
   constructor(readonly of: Grp) {}
 }
-type Part = string | Grp | Ref | Marker;
+/**
+ * A line assertion whose exact form needs a lookaround ("$" is
+ * (?=\n?$) in PCRE). On a subject without a newline it is the plain
+ * anchor, which V8's linear-time engine can run (util/regex-guard.ts).
+ */
+class LineAssert {
+  constructor(
+    readonly exact: string,
+    readonly noNewline: string,
+  ) {}
+}
+type Part = string | Grp | Ref | Marker | LineAssert;
 
 /** Number the JS groups in "(" order and write the source. */
-export function serializeParts(parts: Part[]): string {
+export function serializeParts(parts: Part[], noNewline = false): string {
   let n = 0;
   for (const part of parts) {
     if (part instanceof Grp) part.js = ++n;
@@ -175,6 +194,7 @@ export function serializeParts(parts: Part[]): string {
   let source = '';
   for (const part of parts) {
     if (typeof part === 'string') source += part;
+    else if (part instanceof LineAssert) source += noNewline ? part.noNewline : part.exact;
     else if (part instanceof Grp) source += '(';
     else if (part instanceof Marker) source += part.of.marker ? '(?<=^(?=([^]*))[^]*)' : '';
     else if (!part.grp) source += '';
@@ -340,9 +360,10 @@ class Parser {
       }
       const parts: Part[] = this.anchored ? ['^(?:', ...body.parts, ')'] : body.parts;
       const source = serializeParts(parts);
+      const sourceNoNewline = serializeParts(parts, true);
       const groupIndex: number[] = [0];
       for (let g = 1; g <= this.bracount; g++) groupIndex.push(this.groups.get(g)!.js);
-      return { ok: true, source, flags, captureCount: this.bracount, groupIndex };
+      return { ok: true, source, sourceNoNewline, flags, captureCount: this.bracount, groupIndex };
     } catch (err) {
       if (err instanceof PcreError) return { ok: false, error: `error in regex at offset ${err.offset}: ${err.message}` };
       if (err instanceof Unsupported) return { ok: false, unsupported: err.message };
@@ -560,7 +581,7 @@ class Parser {
     return { parts: [s.size() === 1 ? regexpChar(c) : s.toRegExp()], quant: true, len: 1, hasRef: false };
   }
 
-  private assertion(s: string): Item {
+  private assertion(s: string | LineAssert): Item {
     return { parts: [s], quant: false, len: 0, hasRef: false };
   }
 
@@ -572,9 +593,9 @@ class Parser {
       case '\\':
         return this.escapeItem();
       case '^':
-        return this.assertion(this.flags.m ? '(?:^|(?<=\\n)(?!$))' : '^');
+        return this.assertion(this.flags.m ? new LineAssert('(?:^|(?<=\\n)(?!$))', '^') : '^');
       case '$':
-        return this.assertion(this.flags.m ? '(?=\\n|$)' : this.dollarEndonly ? '$' : '(?=\\n?$)');
+        return this.assertion(this.flags.m ? new LineAssert('(?=\\n|$)', '$') : this.dollarEndonly ? '$' : new LineAssert('(?=\\n?$)', '$'));
       case '.':
         return this.set(this.flags.s ? new ByteSet().invert() : NOT_NL.clone());
       case '[':
@@ -819,7 +840,7 @@ class Parser {
       case 'z':
         return this.assertion('$');
       case 'Z':
-        return this.assertion('(?=\\n?$)');
+        return this.assertion(new LineAssert('(?=\\n?$)', '$'));
       case 'p':
       case 'P':
         return this.set(this.property(e.esc === 'P'));
