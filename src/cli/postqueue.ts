@@ -4,18 +4,24 @@
  *   postqueue [-v] [-c config_dir] -p | -j | -f | -i queue_id | -s site
  *
  * -p and -j list the queue (showq/showq.ts; Postern reads the queue
- * directory directly, there is no showq daemon). -f, -i and -s ask the
- * queue manager / flush service to deliver: -f and -i are silent and exit
- * 0 as the real ones do (the request is a wakeup), -s fails unless the
- * site is in fast_flush_domains. Errors exit 69 (EX_UNAVAILABLE) with the
- * usage text, as postqueue.c does.
+ * directory directly, there is no showq daemon). -f triggers the queue
+ * manager ("FADI" on public/qmgr: unthrottle, ignore time stamps, scan
+ * deferred and incoming) and pickup ("W"); -s and -i ask the flush
+ * service (public/flush, flush/client.ts), -s only for a site in
+ * fast_flush_domains. A service that cannot be reached is "Cannot flush
+ * mail queue - mail system is down". Errors exit 69 (EX_UNAVAILABLE) with
+ * the usage text, as postqueue.c does; "Invalid request" exits 64.
  */
 import { loadPostfixConfig } from '../../compat/postfix/config.js';
-import { FatalExit, fatal, setProgname, setVerbose } from '../log/msg.js';
+import { FatalExit, fatal, setProgname, setVerbose, warn } from '../log/msg.js';
 import { flushStdout } from '../util/out.js';
+import { flushSendFileRequest, flushSendSiteRequest } from '../flush/client.js';
+import { FlushStat } from '../flush/logfile.js';
+import { mailTriggerRequest } from '../queue/trigger.js';
 import { queueIdOk } from '../queue/queue-id.js';
 import { showQueue } from '../showq/showq.js';
 import { getopt } from '../util/getopt.js';
+import { matchFastFlush } from '../flush/domains.js';
 import { strerror } from '../util/strerror.js';
 
 /** valid_hostname() / valid_mailhost_literal(), without their warnings. */
@@ -26,16 +32,17 @@ function validSite(site: string): boolean {
     .split('.')
     .every((l) => l.length > 0 && l.length <= 63 && /^[A-Za-z0-9_-]+$/.test(l) && !l.startsWith('-') && !l.endsWith('-'));
 }
-import { matchFastFlush } from '../showq/flush.js';
 
 const EX_UNAVAILABLE = 69;
+const EX_USAGE = 64;
+const EX_SOFTWARE = 70;
 const USAGE =
   'usage: postqueue -f | postqueue -i queueid | postqueue -j | postqueue -p | postqueue -s site';
 
 /** postqueue.c installs msg_cleanup(unavailable): every fatal error exits 69. */
-export function main(argv: string[]): number {
+export async function main(argv: string[]): Promise<number> {
   try {
-    return run(argv);
+    return await run(argv);
   } catch (err) {
     if (err instanceof FatalExit) {
       flushStdout();
@@ -45,7 +52,7 @@ export function main(argv: string[]): number {
   }
 }
 
-function run(argv: string[]): number {
+async function run(argv: string[]): Promise<number> {
   setProgname('postqueue');
   const g = getopt(argv, 'c:fi:jps:vt');
   if (!g.ok) {
@@ -105,13 +112,45 @@ function run(argv: string[]): number {
     case 'j':
       return showQueue(cfg, ['-j']);
     case 'f':
+      return flushQueue(cfg.get('queue_service_name') || 'qmgr', cfg.get('pickup_service_name') || 'pickup');
     case 'i':
-      void id;
-      return 0;
+      return flushReply(await flushSendFileRequest('.', cfg.get('flush_service_name') || 'flush', id, warn), id, false);
     case 's':
       if (!matchFastFlush(cfg, site)) fatal(`Flush service is not configured for destination "${site}"`, EX_UNAVAILABLE);
-      return 0;
+      return flushReply(await flushSendSiteRequest('.', cfg.get('flush_service_name') || 'flush', site, warn), site, true);
     default:
       return fatal(USAGE, EX_UNAVAILABLE);
+  }
+}
+
+const DOWN = 'Cannot flush mail queue - mail system is down';
+
+/** flush_queue(): wake qmgr (all of the deferred queue, now) and pickup. */
+async function flushQueue(qmgr: string, pickup: string): Promise<number> {
+  for (const [service, request] of [
+    [qmgr, 'FADI'],
+    [pickup, 'W'],
+  ]) {
+    const r = await mailTriggerRequest('.', 'public', service, request);
+    if (r.warning) warn(r.warning);
+    if (!r.ok) fatal(DOWN, EX_UNAVAILABLE);
+  }
+  return 0;
+}
+
+/** flush_site() / flush_file(): the flush server's status (msg_cleanup makes every fatal exit 69). */
+function flushReply(status: number, arg: string, site: boolean): number {
+  switch (status) {
+    case FlushStat.OK:
+      return 0;
+    case FlushStat.BAD:
+      return fatal(`Invalid request: "${arg}"`, EX_USAGE);
+    case FlushStat.FAIL:
+      return fatal(DOWN, EX_UNAVAILABLE);
+    case FlushStat.DENY:
+      if (site) return fatal(`Flush service is not configured for destination "${arg}"`, EX_UNAVAILABLE);
+      return fatal(`Unexpected flush server reply status ${status}`, EX_SOFTWARE);
+    default:
+      return fatal(`${site ? 'Unknown' : 'Unexpected'} flush server reply status ${status}`, EX_SOFTWARE);
   }
 }

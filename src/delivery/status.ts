@@ -37,6 +37,8 @@ export interface StatusTarget {
   onDeferred(): void;
   /** A recipient wants a success notice (trace log written). */
   onTrace?(): void;
+  /** After a recipient was deferred: defer_append's flush_add(domain, id). */
+  onDeferRecipient?(rcpt: Recipient): Promise<void>;
 }
 
 export class RecipientStatus implements StatusReporter {
@@ -91,6 +93,7 @@ export class RecipientStatus implements StatusReporter {
       this.log.warn(`${this.t.queueId}: defer log: ${(err as Error).message}`);
     }
     this.line(rcpt, relay, my, 'deferred', stats);
+    await this.t.onDeferRecipient?.(rcpt);
   }
 
   private async serviceFailure(rcpt: Recipient, relay: string, stats?: MsgStats): Promise<void> {

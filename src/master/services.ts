@@ -21,6 +21,7 @@ export const serviceRegistry: Readonly<Record<string, WorkerLoader>> = {
   smtpd: () => import('../smtpd/worker.js').then((m) => m.smtpdWorker),
   pickup: () => import('../pickup/service.js').then((m) => m.pickupWorker),
   qmgr: () => import('../qmgr/worker.js').then((m) => m.qmgrWorker),
+  flush: () => import('../flush/worker.js').then((m) => m.flushWorker),
   // Test workers (not Postfix commands): an echo server and a worker that
   // dies on startup, used by test/integration/master.test.ts.
   'postern-echo': () => import('./test-workers.js').then((m) => m.echoWorker),

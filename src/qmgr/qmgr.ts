@@ -32,7 +32,7 @@
  * delivery; a qmgr that dies leaves files in active/, which the next
  * start moves back to incoming/.
  */
-import { rename, stat, utimes } from 'node:fs/promises';
+import { chmod, rename, stat, utimes } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import type { PostfixConfig } from '../../compat/postfix/config.js';
 import { BounceNotifier, DSN_NOTIFY_SUCCESS, type NotifyMessage } from '../bounce/notify.js';
@@ -42,8 +42,9 @@ import type { ForwardSink } from '../delivery/local/local.js';
 import type { DnsResolver } from '../delivery/smtp/dns.js';
 import { RecipientStatus } from '../delivery/status.js';
 import { type Clock, type DeliveryRequest, type Dsn, type MsgStats, type Recipient, type StatusReporter, timeVal } from '../delivery/types.js';
+import { FlushStat, flushAdd } from '../flush/logfile.js';
 import { Maillog, mailTask } from '../log/maillog.js';
-import { Queue, queuePath, makeParentDirs } from '../queue/layout.js';
+import { Queue, QUEUE_STAT_UNTHROTTLE, queuePath, makeParentDirs } from '../queue/layout.js';
 import { QueueFileError, statReady } from '../queue/reader.js';
 import {
   RESOLVE_CLASS_LOCAL,
@@ -328,6 +329,8 @@ export class QueueManager {
       }
       throw err;
     }
+    // MAYBE_UPDATE_MODE(): a flush's unthrottle request counts once.
+    if (msg.unthrottle) await chmod(activePath, st.mode & 0o7777 & ~QUEUE_STAT_UNTHROTTLE).catch(() => undefined);
     this.report.fed++;
     msg.activeArrival = timeVal(this.now());
     this.active.add(msg);
@@ -386,7 +389,24 @@ export class QueueManager {
       onTrace: () => {
         msg.traced = true;
       },
+      onDeferRecipient: (rcpt: Recipient) => this.flushAdd(msg.queueId, rcpt.address),
     };
+  }
+
+  /** defer_append(): tell the fast-flush log about mail deferred for a domain. */
+  private async flushAdd(queueId: string, address: string): Promise<void> {
+    const at = address.lastIndexOf('@');
+    if (at < 0 || at === address.length - 1) return;
+    const ctx = {
+      cfg: this.opts.cfg,
+      layout: this.settings.layout,
+      triggerQmgr: async () => undefined,
+      warn: (t: string) => this.log.warn(t),
+    };
+    const status = await flushAdd(ctx, address.slice(at + 1), queueId).catch(() => FlushStat.FAIL);
+    if (status !== FlushStat.OK && status !== FlushStat.DENY) {
+      this.log.warn(`${queueId}: ${this.opts.cfg.get('flush_service_name') || 'flush'} service failure`);
+    }
   }
 
   /** qmgr_message_alloc() after the file was read: resolve and assign. */

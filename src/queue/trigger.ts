@@ -27,13 +27,28 @@ export async function mailTrigger(
   service: string,
   request = TRIGGER_WAKEUP,
 ): Promise<string | undefined> {
+  return (await mailTriggerRequest(queueDir, cls, service, request)).warning;
+}
+
+/**
+ * mail_trigger() with its status: ok is false when the endpoint is missing
+ * (warning set, as Postfix logs it), is neither a socket nor a FIFO, or
+ * nobody listens (no warning: fifo_trigger/unix_trigger are silent then).
+ * postqueue -f turns that into "mail system is down".
+ */
+export async function mailTriggerRequest(
+  queueDir: string,
+  cls: 'public' | 'private',
+  service: string,
+  request: string,
+): Promise<{ ok: boolean; warning?: string }> {
   const rel = `${cls}/${service}`;
   const path = join(queueDir, rel);
   let st: Awaited<ReturnType<typeof lstat>>;
   try {
     st = await lstat(path);
   } catch (err) {
-    return `unable to look up ${rel}: ${strerror(err)}`;
+    return { ok: false, warning: `unable to look up ${rel}: ${strerror(err)}` };
   }
   try {
     if (st.isFIFO()) {
@@ -43,20 +58,27 @@ export async function mailTrigger(
       } finally {
         await fh.close();
       }
-    } else if (st.isSocket()) {
-      await new Promise<void>((resolve) => {
+      return { ok: true };
+    }
+    if (st.isSocket()) {
+      const ok = await new Promise<boolean>((resolve) => {
         const s = connect(path);
+        let connected = false;
         const done = () => {
           s.destroy();
-          resolve();
+          resolve(connected);
         };
         s.setTimeout(1000, done);
         s.on('error', done);
-        s.on('connect', () => s.end(request, done));
+        s.on('connect', () => {
+          connected = true;
+          s.end(request, done);
+        });
       });
+      return { ok };
     }
+    return { ok: false, warning: `${rel} is not a socket or a fifo` };
   } catch {
-    /* nobody listening: the next periodic scan finds the mail */
+    return { ok: false };
   }
-  return undefined;
 }

@@ -7,6 +7,8 @@ const TEXT: Readonly<Record<string, string>> = {
   EADDRINUSE: 'Address already in use',
   EADDRNOTAVAIL: 'Cannot assign requested address',
   EAGAIN: 'Resource temporarily unavailable',
+  ECONNREFUSED: 'Connection refused',
+  ECONNRESET: 'Connection reset by peer',
   EEXIST: 'File exists',
   EIO: 'Input/output error',
   EISDIR: 'Is a directory',
@@ -17,8 +19,11 @@ const TEXT: Readonly<Record<string, string>> = {
   ENOMEM: 'Cannot allocate memory',
   ENOSPC: 'No space left on device',
   ENOTDIR: 'Not a directory',
+  ENOTSOCK: 'Socket operation on non-socket',
+  EPIPE: 'Broken pipe',
   EPERM: 'Operation not permitted',
   EROFS: 'Read-only file system',
+  ETIMEDOUT: 'Connection timed out',
 };
 
 export function strerror(err: unknown): string {

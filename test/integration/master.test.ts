@@ -96,7 +96,7 @@ test('master: start, status, worker restart, throttle, reload, stop', { timeout:
       `127.0.0.1:${port} inet n - n - - postern-echo`,
       'crash unix n - n - 1 postern-crash',
       `127.0.0.1:${port1} inet n - n - 1 postern-echo`,
-      'flush unix n - n 1000? 0 flush',
+      'showq unix n - n - - showq',
       'postlog unix-dgram n - n - 1 postlogd',
       '',
     ].join('\n'),
@@ -118,7 +118,7 @@ test('master: start, status, worker restart, throttle, reload, stop', { timeout:
     assert.equal(start.status, 0, start.stderr);
     assert.match(text(), /postfix-script\[\d+\]: starting the Postfix mail system\n/);
     assert.match(text(), new RegExp(`postfix/master\\[\\d+\\]: daemon started -- version 3\\.7\\.11, configuration ${etc}\\n`));
-    assert.match(text(), /postfix\/master\[\d+\]: warning: service "flush" \(flush\) is not implemented in Postern yet\n/);
+    assert.match(text(), /postfix\/master\[\d+\]: warning: service "showq" \(showq\) is not implemented in Postern yet\n/);
 
     const pid = readPid(join(queue, 'pid', 'master.pid'));
     assert.ok(pid);

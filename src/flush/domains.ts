@@ -1,13 +1,18 @@
 /**
- * showq/flush.ts: the fast_flush_domains test postqueue -s needs
- * (flush_clnt.c: the flush service refuses sites not matched by
- * fast_flush_domains, default $relay_domains). A domain list: exact names,
+ * flush/domains.ts: which sites get a fast-flush logfile (flush_clnt.c,
+ * flush.c: fast_flush_domains, default $relay_domains; postqueue -s and
+ * sendmail -qR are refused for the others). A domain list: exact names,
  * parent-domain matches (parent_domain_matches_subdomains includes
  * fast_flush_domains by default), "!name" exclusions.
  */
-import type { PostfixConfig } from '../../compat/postfix/config.js';
 
-export function matchFastFlush(cfg: PostfixConfig, site: string): boolean {
+/** The main.cf view the flush code reads (PostfixConfig, a worker config). */
+export interface FlushConfig {
+  list(name: string): string[];
+  time(name: string): number;
+}
+
+export function matchFastFlush(cfg: Pick<FlushConfig, 'list'>, site: string): boolean {
   const host = site.toLowerCase().replace(/^\[|\]$/g, '');
   const parentMatch = cfg.list('parent_domain_matches_subdomains').includes('fast_flush_domains');
   for (const raw of cfg.list('fast_flush_domains')) {
