@@ -18,6 +18,17 @@ const AUTH_FAILED_MSG = 'Authentication failed.';
 const AUTH_PLAINTEXT_DISABLED_MSG = 'Plaintext authentication disallowed on non-secure (SSL/TLS) connections.';
 const LOGIN_MAX_AUTH_BUF_SIZE = 8192;
 
+/** client_get_extra_disconnect_reason for the auth fail codes (auth-client-interface.h names). */
+const FAIL_REASONS: Record<string, string> = {
+  temp_fail: '(auth service reported temporary failure)',
+  user_disabled: '(user disabled)',
+  pass_expired: '(password expired)',
+  invalid_base64: '(sent invalid base64 in response)',
+  login_disabled: '(login disabled)',
+  mech_invalid: '(tried to use unsupported auth mechanism)',
+  mech_ssl_required: '(tried to use disallowed plaintext auth)',
+};
+
 export interface LoginConn {
   localIp: string;
   localPort: number;
@@ -42,6 +53,10 @@ type Reply = 'ok' | 'err' | 'temp' | 'auth';
 export class Pop3Login {
   private auth: AuthClient | undefined;
   private lastUser: string | undefined;
+  /** The user name the log shows (login-common virtual_user): a refused USER, or user= of an auth reply. */
+  private virtualUser: string | undefined;
+  /** The last mechanism tried (auth_mech_name), upper-cased. */
+  private lastMech: string | undefined;
   private bad = 0;
   private attempts = 0;
   private lastFail = '';
@@ -83,12 +98,15 @@ export class Pop3Login {
     let extra: string;
     if (this.attempts === 0) extra = `(no auth attempts in ${secs} secs)`;
     else if (this.abortedAuth && this.attempts === 1) extra = '(aborted authentication)';
-    else if (this.lastFail === 'mech_ssl_required') extra = '(tried to use disallowed plaintext auth)';
-    else if (this.lastFail === 'mech_invalid') extra = '(tried to use unsupported auth mechanism)';
-    else if (this.lastFail === 'tempfail') extra = '(auth service reported temporary failure)';
-    else extra = `(auth failed, ${this.attempts} attempts in ${Math.floor((Date.now() - (this.firstAuth || this.created)) / 1000)} secs)`;
+    else if (this.lastFail === 'authz_fail') extra = `(authorization failed, ${this.attempts} attempts in ${this.authSecs()} secs)`;
+    else if (this.lastFail in FAIL_REASONS) extra = FAIL_REASONS[this.lastFail] as string;
+    else extra = `(auth failed, ${this.attempts} attempts in ${this.authSecs()} secs)`;
     const msg = reason === '' ? `Disconnected ${extra}` : `Disconnected: ${reason} ${extra}`;
-    this.hooks.log(loginLogLine(this.set.loginLogFormat, this.set.loginLogFormatElements, msg, this.logVars(user ?? this.lastUser)));
+    this.hooks.log(loginLogLine(this.set.loginLogFormat, this.set.loginLogFormatElements, msg, this.logVars(user ?? this.virtualUser, this.lastMech)));
+  }
+
+  private authSecs(): number {
+    return Math.floor((Date.now() - (this.firstAuth || this.created)) / 1000);
   }
 
   /** Connect to auth and send the greeting. */
@@ -198,13 +216,15 @@ export class Pop3Login {
   private checkPlaintext(): boolean {
     if (this.plaintextAllowed()) return true;
     this.reply('auth', AUTH_PLAINTEXT_DISABLED_MSG);
-    this.lastFail = 'mech_ssl_required';
     this.attempts++;
     return false;
   }
 
   private user(args: string): void {
-    if (!this.checkPlaintext()) return;
+    if (!this.checkPlaintext()) {
+      if (this.virtualUser === undefined) this.virtualUser = args;
+      return;
+    }
     this.lastUser = args;
     this.io.write('+OK\r\n');
   }
@@ -290,6 +310,7 @@ export class Pop3Login {
     }
     this.attempts++;
     if (this.firstAuth === 0) this.firstAuth = Date.now();
+    this.lastMech = mechName.toUpperCase();
     const mech = (this.auth?.mechs ?? []).find((m) => m.name === mechName.toUpperCase());
     if (!mech || mech.flags.includes('private')) {
       this.lastFail = 'mech_invalid';
@@ -329,6 +350,7 @@ export class Pop3Login {
       }
       return Buffer.from(line, 'base64');
     });
+    if (r.user !== undefined) this.virtualUser = r.user;
     if (r.status === 'ok') {
       const user = r.user ?? '';
       const res = await this.hooks.onLogin(user, mech.name);
@@ -345,6 +367,7 @@ export class Pop3Login {
     }
     if (aborted) {
       this.abortedAuth = true;
+      this.lastFail = '';
       this.reply('err', 'Authentication aborted by client.');
       return;
     }
@@ -353,7 +376,7 @@ export class Pop3Login {
       return eq < 0 ? [x, ''] : [x.slice(0, eq), x.slice(eq + 1)];
     }));
     if (r.status === 'error' || f.has('temp')) {
-      this.lastFail = 'tempfail';
+      this.lastFail = 'temp_fail';
       this.reply('temp', 'Temporary authentication failure.');
       return;
     }

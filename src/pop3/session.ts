@@ -222,6 +222,9 @@ export class Pop3Session {
       (t) => this.ctx.log('error', prefix, t),
     );
     this.tx = tx;
+    // %i/%o of pop3_logout_format count the pop3 process's own streams: from here on
+    this.io.inBytes = 0;
+    this.io.outBytes = 0;
     if (set.lockSession) {
       const ns = user.namespaces.find((n) => n.settings.inbox) ?? user.namespaces[0];
       const dir = ns?.location.index ?? ns?.location.control ?? ns?.location.root;

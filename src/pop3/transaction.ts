@@ -397,15 +397,12 @@ export class Pop3Transaction {
     this.io.end();
   }
 
-  /** The connection went away without QUIT (client_destroy): keep \Seen changes, log. */
+  /**
+   * The connection went away without QUIT (client_destroy). The real pop3
+   * records \Seen for RETRed messages in its index only; Maildir file names
+   * change at the next sync that writes, so nothing is written here either.
+   */
   async destroy(reason: string): Promise<void> {
-    if (this.seenChanges > 0) {
-      try {
-        await this.updateMails();
-      } catch {
-        // nothing more to do: the client is gone
-      }
-    }
     if (!this.disconnected) {
       this.disconnected = true;
       this.logInfo(`Disconnected: ${reason} ${this.stats()}`);

@@ -144,8 +144,10 @@ export function parseScript(text: string): Step[] {
 }
 
 /** Run a script; returns the reply lines as received (masked), "<closed>" when the server hung up. */
-export async function runScript(target: { port?: number; socketPath?: string }, steps: Step[], timeoutMs = 8000): Promise<string[]> {
-  let sock: Socket = target.socketPath ? connect(target.socketPath) : connect(target.port as number, '127.0.0.1');
+export async function runScript(target: { port?: number; socketPath?: string; localAddress?: string }, steps: Step[], timeoutMs = 8000): Promise<string[]> {
+  let sock: Socket = target.socketPath
+    ? connect(target.socketPath)
+    : connect({ port: target.port as number, host: '127.0.0.1', ...(target.localAddress ? { localAddress: target.localAddress } : {}) });
   const lines: string[] = [];
   let buf = '';
   let closed = false;

@@ -95,3 +95,8 @@ export function pop3LogLines(log: string): string[] {
         .replace(/in \d+ secs/, 'in <n> secs'),
     );
 }
+
+/** Hide per-run reply values: CRAM-MD5 challenges (they hold a random part, the pid and the time). */
+export function maskPop3(lines: string[]): string[] {
+  return lines.map((l) => (/^\+ [A-Za-z0-9+/]{24,}={0,2}$/.test(l) ? '+ <challenge>' : l));
+}

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { authTempDir, type ScratchDir } from '../helpers/dovecot-server.js';
 import { expectedLines, parseScript, runScript } from '../helpers/lmtp-dovecot.js';
-import { POP3_FIXTURES, type Pop3Side, seedMail, startOursPop3 } from '../helpers/pop3-dovecot.js';
+import { maskPop3, POP3_FIXTURES, type Pop3Side, seedMail, startOursPop3 } from '../helpers/pop3-dovecot.js';
 
 const scripts = readdirSync(POP3_FIXTURES)
   .filter((n) => n.endsWith('.pop3'))
@@ -17,7 +17,8 @@ const scripts = readdirSync(POP3_FIXTURES)
   .map((n) => {
     const text = readFileSync(join(POP3_FIXTURES, n), 'latin1');
     const config = [...text.matchAll(/^# config: (.*)$/gm)].map((m) => m[1]).join('\n');
-    return { name: n, text, config: config ? `${config}\n` : '' };
+    const from = /^# from: (\S+)$/m.exec(text)?.[1];
+    return { name: n, text, config: config ? `${config}\n` : '', ...(from ? { from } : {}) };
   });
 
 describe('pop3 transcripts (Postern)', () => {
@@ -39,7 +40,7 @@ describe('pop3 transcripts (Postern)', () => {
       rmSync(side.mailRoot, { recursive: true, force: true });
       seedMail(side.dir);
       const steps = parseScript(s.text);
-      assert.deepEqual(await runScript(side, steps), expectedLines(steps));
+      assert.deepEqual(maskPop3(await runScript({ ...side, localAddress: s.from }, steps)), maskPop3(expectedLines(steps)));
     });
   }
 });
