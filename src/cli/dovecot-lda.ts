@@ -29,7 +29,7 @@ import { firstHeader, sendRejection } from '../lmtp/rejection.js';
 import { deliver } from '../storage/deliver.js';
 import { MailError } from '../storage/errors.js';
 import { sessionId } from '../storage/guid.js';
-import { getpwuid } from '../storage/passwd.js';
+import { getpwuid } from '../util/passwd.js';
 import { serviceLookup } from '../storage/service.js';
 import { isValidUtf8Name } from '../storage/mutf7.js';
 import { getopt } from '../util/getopt.js';

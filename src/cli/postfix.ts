@@ -20,9 +20,7 @@
  *   postsuper queue scan yet (postsuper is not implemented yet).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
-import { lookupGid } from '../auth/unix-users.js';
-import { getpwnam } from '../queue/submit.js';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isatty } from 'node:tty';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +32,7 @@ import { mailTask } from '../log/maillog.js';
 import { error, FatalExit, fatal, info, setMsgStderr, setProgname, setVerbose, warn } from '../log/msg.js';
 import { runMaster } from '../master/main.js';
 import { withAbsolutePaths } from '../master/paths.js';
+import { applyPostfixDirs, checkWarnings } from '../master/permissions.js';
 import { masterRunning } from '../master/pidfile.js';
 import { getopt } from '../util/getopt.js';
 import { outLine } from '../util/out.js';
@@ -113,7 +112,7 @@ async function script(cmd: string, rest: string[], cfg: Cfg, configDir: string):
       if (existsSync(quick)) spawnSync('rm', ['-f', quick]);
       else {
         if (!checkFatal(cfg, configDir)) fatal('Postfix integrity check failed!');
-        checkWarn(cfg, configDir);
+        checkWarn(cfg);
       }
       info('starting the Postfix mail system');
       if (cmd === 'start') {
@@ -149,7 +148,7 @@ async function script(cmd: string, rest: string[], cfg: Cfg, configDir: string):
       return runTool('postqueue', ['-f']);
     case 'check':
       if (!checkFatal(cfg, configDir)) return 1;
-      checkWarn(cfg, configDir);
+      checkWarn(cfg);
       return 0;
     case 'status': {
       const pid = running();
@@ -161,6 +160,8 @@ async function script(cmd: string, rest: string[], cfg: Cfg, configDir: string):
       return 0;
     }
     case 'set-permissions':
+      createMissing(cfg, true);
+      return 0;
     case 'upgrade-configuration':
       createMissing(cfg);
       return 0;
@@ -222,32 +223,10 @@ function runTool(name: string, args: string[]): number {
   return res.status ?? 1;
 }
 
-/** post-install create-missing: the queue directories, pid/ and data_directory. */
-function createMissing(cfg: Cfg): void {
-  const q = cfg.get('queue_directory');
-  // postfix-files: [directory, mode, group is $setgid_group]; pid stays root's.
-  const dirs: Array<[string, number, boolean]> = [
-    ['active', 0o700, false], ['bounce', 0o700, false], ['corrupt', 0o700, false], ['defer', 0o700, false],
-    ['deferred', 0o700, false], ['flush', 0o700, false], ['hold', 0o700, false], ['incoming', 0o700, false],
-    ['private', 0o700, false], ['saved', 0o700, false], ['trace', 0o700, false], ['maildrop', 0o730, true],
-    ['public', 0o710, true],
-  ];
-  // As root, new directories belong to $mail_owner (and $setgid_group), as
-  // post-install create-missing makes them: the daemons drop to that user.
-  const asRoot = process.getuid?.() === 0;
-  const owner = asRoot ? getpwnam(cfg.get('mail_owner')) : undefined;
-  const setgidGid = asRoot ? lookupGid(cfg.get('setgid_group')) : undefined;
-  const make = (path: string, mode: number, uid?: number, gid?: number) => {
-    if (existsSync(path)) return;
-    mkdirSync(path, { recursive: true, mode });
-    chmodSync(path, mode);
-    if (uid !== undefined) chownSync(path, uid, gid ?? -1);
-  };
+/** post-install create-missing: the queue directories, pid/ and data_directory (master/permissions.ts). */
+function createMissing(cfg: Cfg, setPerms = false): void {
   try {
-    mkdirSync(q, { recursive: true, mode: 0o755 });
-    for (const [d, mode, grp] of dirs) make(join(q, d), mode, owner?.uid, grp ? setgidGid : owner?.gid);
-    make(join(q, 'pid'), 0o755);
-    make(cfg.get('data_directory'), 0o700, owner?.uid, owner?.gid);
+    applyPostfixDirs(cfg, { setPerms });
   } catch (err) {
     fatal(`unable to create missing queue directories: ${(err as Error).message}`);
   }
@@ -265,22 +244,10 @@ function checkFatal(cfg: Cfg, configDir: string): boolean {
   return true;
 }
 
-/** postfix-script check-warn: the ownership checks that apply to a root-run system. */
-function checkWarn(cfg: Cfg, configDir: string): void {
+/** postfix-script check-warn: ownership and mode warnings (master/permissions.ts). */
+function checkWarn(cfg: Cfg): void {
   if (process.getuid?.() !== 0) return; // a non-root Postern owns everything itself
-  const q = cfg.get('queue_directory');
-  const owner = (p: string) => {
-    try {
-      return lstatSync(p);
-    } catch {
-      return undefined;
-    }
-  };
-  for (const p of [`${q}/.`, `${q}/pid`, `${configDir}/.`]) {
-    const st = owner(p);
-    if (st && st.uid !== 0) warn(`not owned by root: ${p}`);
-    if (st && (st.mode & 0o022) !== 0) warn(`group or other writable: ${p}`);
-  }
+  for (const w of checkWarnings(cfg)) warn(w);
 }
 
 async function logrotate(rest: string[], cfg: Cfg, cmd: string): Promise<number> {

@@ -24,6 +24,7 @@ import { maintenanceJobs } from './maintenance.js';
 import { posternBool, posternParam } from './postern-params.js';
 import { type Scheduler, scheduleError, startScheduler } from '../util/scheduler.js';
 import { getopt } from '../util/getopt.js';
+import { getpwnam } from '../util/passwd.js';
 import { withAbsolutePaths } from './paths.js';
 import { masterRunning, pidFilePath, writeDataLock, writePidFile } from './pidfile.js';
 import { Supervisor } from './supervisor.js';
@@ -98,7 +99,8 @@ export async function runMaster(opts: MasterRunOptions): Promise<void> {
   writePidFile(queueDir, process.pid);
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-    writeDataLock(dataDir, process.pid);
+    const pw = process.getuid?.() === 0 ? getpwnam(cfg.get('mail_owner')) : undefined;
+    writeDataLock(dataDir, process.pid, pw && { uid: pw.uid, gid: pw.gid });
   } catch (err) {
     fatal(`open lock file ${dataDir}/master.lock: ${(err as Error).message}`);
   }

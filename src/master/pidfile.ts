@@ -11,7 +11,7 @@
  * Postfix one: /proc/PID/cmdline names "master"). Like Postfix, the file
  * stays after the master exits; a stale PID is "not running".
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const PID_DIR = 'pid';
@@ -84,6 +84,9 @@ export function writePidFile(queueDir: string, pid: number): void {
 }
 
 /** Write $data_directory/master.lock (same format). */
-export function writeDataLock(dataDir: string, pid: number): void {
-  writeFileSync(join(dataDir, 'master.lock'), formatPid(pid), { mode: 0o600 });
+/** $data_directory/master.lock: mode 0644, created as $mail_owner (master.c set_eugid) when `owner` is given. */
+export function writeDataLock(dataDir: string, pid: number, owner?: { uid: number; gid: number }): void {
+  const path = join(dataDir, 'master.lock');
+  writeFileSync(path, formatPid(pid), { mode: 0o644 });
+  if (owner) chownSync(path, owner.uid, owner.gid);
 }

@@ -25,9 +25,10 @@
  * connections wait meanwhile. A worker that dies after it was ready is
  * replaced at once.
  */
+import { getpwnam } from '../util/passwd.js';
 import { strerror } from '../util/strerror.js';
 import { type ChildProcess, fork } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, unlinkSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { availableParallelism, constants } from 'node:os';
 import { dirname } from 'node:path';
@@ -80,18 +81,6 @@ function signalNumber(sig: NodeJS.Signals): number {
   return (constants.signals as Record<string, number>)[sig] ?? 0;
 }
 
-/** getpwnam() for $mail_owner, from /etc/passwd. */
-function lookupUser(name: string): { uid: number; gid: number } | undefined {
-  try {
-    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
-      const f = line.split(':');
-      if (f[0] === name && f.length >= 4) return { uid: Number(f[2]), gid: Number(f[3]) };
-    }
-  } catch {
-    /* no passwd file */
-  }
-  return undefined;
-}
 
 export class Supervisor {
   private services = new Map<string, ServiceState>();
@@ -266,6 +255,28 @@ export class Supervisor {
     for (let n = live; n < this.workerCount(st.svc); n++) this.spawn(st);
   }
 
+  /**
+   * Who a worker runs as: an unprivileged service (master.cf field 4 "y" or
+   * "-") runs as $mail_owner with its primary group and supplementary
+   * groups dropped, as Postfix daemons do after startup; "n" stays root.
+   * Nothing changes when the master is not root.
+   */
+  private workerIds(svc: MasterService): { uid: number; gid: number } | null | undefined {
+    if (!svc.unprivileged || process.getuid?.() !== 0) return undefined;
+    const owner = this.cfg.get('mail_owner') || 'postfix';
+    const pw = getpwnam(owner);
+    if (!pw) {
+      // Postfix daemons die with these words; never run the worker as root instead.
+      warn(`file ${this.cfg.configDir}/main.cf: parameter mail_owner: unknown user name value: ${owner}`);
+      return null;
+    }
+    if (pw.uid === 0) {
+      warn(`file ${this.cfg.configDir}/main.cf: parameter mail_owner: user ${owner} has privileged user ID: 0`);
+      return null;
+    }
+    return { uid: pw.uid, gid: pw.gid };
+  }
+
   private spawn(st: ServiceState): void {
     const svc = st.svc;
     const env: Record<string, string> = {
@@ -280,8 +291,11 @@ export class Supervisor {
       stdio.push(this.logFd);
       env.POSTERN_MAILLOG_FD = '4';
     } else delete env.POSTERN_MAILLOG_FD;
-    let ids: { uid: number; gid: number } | undefined;
-    if (svc.unprivileged && process.getuid?.() === 0) ids = lookupUser(this.cfg.get('mail_owner') || 'postfix');
+    const ids = this.workerIds(svc);
+    if (ids === null) {
+      this.throttle(st);
+      return;
+    }
     let child: ChildProcess;
     try {
       child = fork(WORKER_SCRIPT, [], { env, stdio, execArgv: [], ...(ids ?? {}) });

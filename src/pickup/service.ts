@@ -9,7 +9,7 @@
  * Register in src/master/services.ts as:
  *   pickup: () => import('../pickup/service.js').then((m) => m.pickupWorker)
  */
-import { getpwnam } from '../queue/submit.js';
+import { getpwnam } from '../util/passwd.js';
 import { createCleanupService } from '../cleanup/service.js';
 import { cleanupMaillog } from '../cleanup/log.js';
 import type { WorkerConfig, WorkerModule } from '../master/types.js';

@@ -6,31 +6,7 @@
  * (user_acl.c: "static:..." permits everybody; otherwise a list of names,
  * "!name" excludes; users without a passwd entry are "unknown").
  */
-import { readFileSync } from 'node:fs';
-
-export interface PasswdEntry {
-  name: string;
-  uid: number;
-  gid: number;
-  gecos: string;
-  dir: string;
-}
-
-/** getpwuid(). */
-export function getpwuid(uid: number): PasswdEntry | undefined {
-  let text: string;
-  try {
-    text = readFileSync('/etc/passwd', 'latin1');
-  } catch {
-    return undefined;
-  }
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length < 7 || Number(f[2]) !== uid) continue;
-    return { name: f[0]!, uid, gid: Number(f[3]), gecos: f[4]!, dir: f[5]! };
-  }
-  return undefined;
-}
+import { getpwuid } from '../util/passwd.js';
 
 export function currentUid(): number {
   return typeof process.getuid === 'function' ? process.getuid() : 0;
@@ -72,21 +48,4 @@ export function checkUserAcl(acl: string, uid = currentUid()): string | undefine
     if (pat.toLowerCase() === name.toLowerCase()) return neg ? name : undefined;
   }
   return name;
-}
-
-/** getpwnam() (mail_owner's uid for pickup's requeued-mail test). */
-export function getpwnam(name: string): PasswdEntry | undefined {
-  let text: string;
-  try {
-    text = readFileSync('/etc/passwd', 'latin1');
-  } catch {
-    return undefined;
-  }
-  for (const line of text.split('\n')) {
-    const f = line.split(':');
-    if (f.length >= 7 && f[0] === name) {
-      return { name, uid: Number(f[2]), gid: Number(f[3]), gecos: f[4]!, dir: f[5]! };
-    }
-  }
-  return undefined;
 }

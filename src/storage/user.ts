@@ -13,6 +13,7 @@
  * a missing uid is refused with Dovecot's words, as the real process would
  * refuse to drop privileges to it.
  */
+import { lookupGid, lookupUid } from '../util/passwd.js';
 import type { Section } from '../../compat/dovecot/conf-parser.js';
 import type { DovecotSettings } from '../../compat/dovecot/settings-view.js';
 import { MailError } from './errors.js';
@@ -148,13 +149,12 @@ export async function createMailUser(init: MailUserInit): Promise<MailUser> {
     return set.get(name);
   };
   // identity and privileges
-  const { getpwnam } = await import('./passwd.js');
   const uidText = udb.get('uid') ?? (setting('mail_uid') || undefined);
   const gidText = udb.get('gid') ?? (setting('mail_gid') || undefined);
   let uid = numOrUndef(uidText);
   let gid = numOrUndef(gidText);
-  if (uid === undefined && uidText) uid = getpwnam(uidText)?.uid;
-  if (gid === undefined && gidText) gid = getpwnam(gidText)?.gid;
+  if (uid === undefined && uidText) uid = lookupUid(uidText);
+  if (gid === undefined && gidText) gid = lookupGid(gidText);
   const root = process.getuid?.() === 0;
   if (root) {
     if (uid === undefined) throw new MailError('internal', 'User is missing UID (see mail_uid setting)', 'User is missing UID (see mail_uid setting)');

@@ -26,7 +26,7 @@ import type { CleanupService } from '../../cleanup/types.js';
 import { CleanupFlag } from '../../cleanup/types.js';
 import { MapList } from '../../maps/query.js';
 import { DictError, DictFlag } from '../../maps/types.js';
-import { getpwnam } from '../../queue/submit.js';
+import { getpwnam } from '../../util/passwd.js';
 import { Rec } from '../../queue/record.js';
 import type { AgentContext } from '../agent.js';
 import { runCommand } from '../command.js';

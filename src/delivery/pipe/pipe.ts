@@ -18,7 +18,7 @@
  * command.ts.
  */
 import { quote822Local } from '../../maps/address.js';
-import { getpwnam } from '../../queue/submit.js';
+import { getgrnam, getpwnam } from '../../util/passwd.js';
 import type { AgentContext } from '../agent.js';
 import { runCommand } from '../command.js';
 import { MailCopy, mailCopyChunks } from '../mail-copy.js';
@@ -177,7 +177,7 @@ export class PipeAgent implements DeliveryAgent {
       for (const r of req.recipients) await req.status.defer(r, relay, { status: '4.3.5', reason: 'mail system configuration error' });
       return {};
     }
-    const gid = gname ? (getpwnam(gname)?.gid ?? pw?.gid) : pw?.gid;
+    const gid = gname ? (getgrnam(gname)?.gid ?? pw?.gid) : pw?.gid;
     const root = typeof process.getuid === 'function' && process.getuid() === 0;
     const res = await runCommand({
       argv,
