@@ -39,6 +39,7 @@ import { ConnError, SmtpConn, type SmtpReply } from './conn.js';
 import { type Destination, parseDestination, resolveDestination, splitDestinations, type Target } from './dest.js';
 import { type DnsResolver, SystemResolver } from './dns.js';
 import { authenticate, chooseMechanisms, lookupPassword } from './sasl.js';
+import { ContentLookupError, SmtpContent } from './content.js';
 
 interface Features {
   pipelining: boolean;
@@ -71,6 +72,7 @@ export class SmtpAgent implements DeliveryAgent {
     private readonly lmtp: boolean,
     private readonly dns: DnsResolver,
     private readonly saslMaps: MapList | undefined,
+    private readonly content: SmtpContent | undefined,
   ) {
     this.p = lmtp ? 'lmtp_' : 'smtp_';
   }
@@ -87,11 +89,13 @@ export class SmtpAgent implements DeliveryAgent {
         surrogate: true,
       });
     }
-    return new SmtpAgent(ctx, lmtp, ctx.resolver ?? new SystemResolver(), sasl);
+    const content = await SmtpContent.open(cfg, p);
+    return new SmtpAgent(ctx, lmtp, ctx.resolver ?? new SystemResolver(), sasl, content);
   }
 
   async close(): Promise<void> {
     await this.saslMaps?.close();
+    await this.content?.close();
   }
 
   private param(name: string): string {
@@ -345,7 +349,23 @@ export class SmtpAgent implements DeliveryAgent {
       this.quit(conn);
       return [];
     }
-    let mail = `MAIL FROM:<${quote822Local(req.sender)}>`;
+    // smtp_generic_maps and the smtp_*_checks, applied once per transaction.
+    let sender = req.sender;
+    const rcptAddr = new Map<Recipient, string>();
+    let body: Array<[number, string]> | undefined;
+    if (this.content) {
+      try {
+        sender = await this.content.mapAddress(req.sender);
+        if (this.content.mapsAddresses) for (const rc of rcpts) rcptAddr.set(rc, await this.content.mapAddress(rc.address));
+        body = await this.content.rewrite(req.content.records(), req.queueId, this.ctx.log);
+      } catch (err) {
+        if (!(err instanceof ContentLookupError)) throw err;
+        this.ctx.log.warn(`${req.queueId}: ${err.message}`);
+        this.quit(conn);
+        throw new SessionFail({ status: '4.3.0', reason: 'mail transport unavailable' }, false);
+      }
+    }
+    let mail = `MAIL FROM:<${quote822Local(sender)}>`;
     if (features.size !== undefined) mail += ` SIZE=${req.dataSize}`;
     if (features.eightbit) {
       if (req.encoding === '8bit') mail += ' BODY=8BITMIME';
@@ -357,7 +377,7 @@ export class SmtpAgent implements DeliveryAgent {
     }
     if (features.smtputf8 && req.smtputf8 & 1) mail += ' SMTPUTF8';
     const rcptCmd = (rc: Recipient): string => {
-      let c = `RCPT TO:<${quote822Local(rc.address)}>`;
+      let c = `RCPT TO:<${quote822Local(rcptAddr.get(rc) ?? rc.address)}>`;
       if (features.dsn) {
         if (rc.dsnNotify) {
           const n = rc.dsnNotify & DsnNotify.NEVER ? 'NEVER' : [
@@ -449,7 +469,7 @@ export class SmtpAgent implements DeliveryAgent {
     }
     // The message.
     try {
-      await this.sendBody(conn, req);
+      await this.sendBody(conn, body ?? req.content.records());
     } catch (err) {
       return lost('sending message body', err);
     }
@@ -488,11 +508,11 @@ export class SmtpAgent implements DeliveryAgent {
   }
 
   /** The message content, CRLF, dot-stuffed, then ".". */
-  private async sendBody(conn: SmtpConn, req: DeliveryRequest): Promise<void> {
+  private async sendBody(conn: SmtpConn, records: Iterable<[number, string]>): Promise<void> {
     const chunks: string[] = [];
     let size = 0;
     let prevNorm = true;
-    for (const [type, data] of req.content.records()) {
+    for (const [type, data] of records) {
       if (prevNorm && data.startsWith('.')) chunks.push('.');
       chunks.push(data);
       size += data.length;
