@@ -16,6 +16,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withResolvConf } from './mock-dns.js';
 
 export interface RealPostfix {
   dir: string;
@@ -33,6 +34,8 @@ export interface RealPostfixOptions {
   main: string;
   /** master.cf service lines (smtpd listeners). */
   services: string;
+  /** Run the instance with this file as its /etc/resolv.conf (private mount namespace; see mock-dns.ts). */
+  resolvConf?: string;
 }
 
 /** Is a runnable Postfix here (and are we root)? */
@@ -120,7 +123,9 @@ ${opts.main}
   spawnSync('chown', ['postfix:postdrop', join(spool, 'public'), join(spool, 'maildrop')]);
   spawnSync('chown', ['-R', 'postfix', join(dir, 'data')]);
   const daemonDir = execFileSync('postconf', ['-dh', 'daemon_directory'], { env, encoding: 'latin1' }).trim();
-  execFileSync(join(daemonDir, 'master'), ['-c', configDir, '-w'], { env, stdio: 'pipe' });
+  const masterArgv = [join(daemonDir, 'master'), '-c', configDir, '-w'];
+  const argv = opts.resolvConf ? withResolvConf(opts.resolvConf, masterArgv) : masterArgv;
+  execFileSync(argv[0]!, argv.slice(1), { env, stdio: 'pipe' });
   const pidFile = join(dir, 'spool', 'pid', 'master.pid');
   // Postfix logs UTF-8 (printable() keeps only valid UTF-8 sequences).
   const log = () => (existsSync(maillog) ? readFileSync(maillog, 'utf8') : '');

@@ -15,6 +15,7 @@ import { validHostaddr, validHostname, validMailhostAddr, validUtf8Hostname } fr
 import { registerAccessRestrictions } from './access.js';
 import { registerRestriction } from './registry.js';
 import { registerSaslRestrictions } from './sasl.js';
+import { registerDnsblRestrictions } from './dnsbl.js';
 import { type CheckContext, DUNNO, NAME_CLIENT, NAME_HELO, NAME_RECIPIENT, NAME_SENDER, OK } from './types.js';
 
 
@@ -98,6 +99,7 @@ let relayDomainsWarned = false;
 export function registerBuiltins(): void {
   registerAccessRestrictions();
   registerSaslRestrictions();
+  registerDnsblRestrictions();
   registerRestriction('permit', (ctx) => {
     const status = ctx.permit(ctx.name, ctx.replyClass, ctx.replyName);
     ignoredAfter(ctx, 'permit');
