@@ -9,6 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createResolver } from '../../src/dns/resolver.js';
@@ -73,7 +74,7 @@ describe('smtpd DNS lists: Postern vs real Postfix', { skip }, () => {
     // Port 53 on a loopback address of our own: resolv.conf cannot name a port.
     const host = `127.83.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
     dns = await startMockDns(ZONE, host, 53);
-    const resolvConf = join(FIX, '..', `.resolv-${process.pid}.conf`);
+    const resolvConf = join(tmpdir(), `postern-resolv-${process.pid}.conf`);
     writeFileSync(resolvConf, `nameserver ${host}\noptions attempts:1 timeout:2\n`);
     const names = Object.keys(SERVICES);
     const free = await freePorts(names.length);
