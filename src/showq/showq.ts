@@ -19,7 +19,7 @@
  *   from the queue file.
  * Addresses are quote_822_local()'d and made printable.
  */
-import { closeSync, existsSync, lstatSync, openSync, readFileSync, readSync, type Stats, writeSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, readSync, type Stats, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { PostfixConfig } from '../../compat/postfix/config.js';
 import { layoutFromConfig, Queue, QUEUE_STAT_EXPIRE, QUEUE_STAT_READY, type QueueLayout, queuePath } from '../queue/layout.js';
@@ -101,6 +101,40 @@ function openQueueFile(path: string, st: Stats): { fd: number; head: Buffer; st:
   } catch {
     closeSync(fd);
     return undefined;
+  }
+}
+
+/** Reused for every defer log (grown when one is larger). */
+let logBuf = Buffer.allocUnsafe(16384);
+
+/**
+ * The whole defer log, or undefined when there is none: open() and read()
+ * only (no stat: most listings are dominated by these small files).
+ */
+function readDeferLog(path: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+  try {
+    let len = 0;
+    for (;;) {
+      if (len === logBuf.length) {
+        const bigger = Buffer.allocUnsafe(logBuf.length * 2);
+        logBuf.copy(bigger, 0, 0, len);
+        logBuf = bigger;
+      }
+      const n = readSync(fd, logBuf, len, logBuf.length - len, null);
+      if (n <= 0) break;
+      len += n;
+    }
+    return logBuf.toString('latin1', 0, len);
+  } catch {
+    return undefined;
+  } finally {
+    closeSync(fd);
   }
 }
 
@@ -199,16 +233,7 @@ export function reportMessage(
           sender,
           recipients: [],
         };
-        let log: string | undefined;
-        const logPath = queuePath(layout, Queue.DEFER, id);
-        // Most messages have no defer log: test without raising ENOENT.
-        if (existsSync(logPath)) {
-          try {
-            log = readFileSync(logPath, 'latin1');
-          } catch {
-            log = undefined;
-          }
-        }
+        const log = readDeferLog(queuePath(layout, Queue.DEFER, id));
         if (log !== undefined) {
           dup = new Set();
           for (const rc of parseDeferLog(log)) {
