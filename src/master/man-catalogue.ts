@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noTemplateCurlyInString: roff text shows ${name} forms of main.cf, not JS templates.
 /**
  * master/man-catalogue.ts: the two manual pages made from parameter tables,
  * so that they cannot fall behind the code: postconf(5) from the Postfix
