@@ -4,16 +4,21 @@
  * charsets to UTF-8 (node's TextDecoder), and RFC 2047 encoded words in
  * header values.
  */
+import { Rfc822Parser } from './rfc822.js';
 
 export type Cte = '78bit' | 'binary' | 'base64' | 'qp' | 'unknown';
 
-/** A Content-Transfer-Encoding value as Dovecot classifies it (a lone token, parameters after ';' tolerated). */
+/** A Content-Transfer-Encoding value as Dovecot classifies it (a lone token; comments and parameters after ';' tolerated). */
 export function classifyCte(value: string | null): Cte {
   if (value === null) return '78bit';
-  const m = /^[ \t\r\n]*([^ \t\r\n;()<>@,:\\"/[\]?=]*)[ \t\r\n]*(.?)/.exec(value);
-  if (!m) return 'unknown';
-  if (m[2] !== '' && m[2] !== ';') return 'unknown';
-  switch (m[1]!.toLowerCase()) {
+  const p = new Rfc822Parser(value);
+  p.skipLwsp();
+  const token = { s: '' };
+  if (p.mimeToken(token) === 1) {
+    p.skipLwsp();
+    if (p.cur() !== 0x3b) return 'unknown';
+  }
+  switch (token.s.toLowerCase()) {
     case '7bit':
     case '8bit':
       return '78bit';
@@ -70,47 +75,133 @@ function hexVal(c: number): number {
   return -1;
 }
 
-/** Quoted-printable body decoding: soft breaks removed, trailing blanks dropped, hard breaks as CRLF. */
+const QP_MAX_WHITESPACE = 1000;
+
+function isHex(c: number): boolean {
+  return hexVal(c) >= 0;
+}
+
+/**
+ * Quoted-printable body decoding (RFC 2045 §6.7) with Dovecot's tolerance:
+ * invalid "=" sequences are kept as written (and flagged), soft line breaks
+ * ("=" [blanks] [CR]LF) vanish, trailing blanks are dropped, every line break
+ * becomes CRLF. An incomplete sequence at the very end is left out (flagged).
+ */
 export function decodeQp(data: Buffer): { data: Buffer; error: boolean } {
-  const out = Buffer.allocUnsafe(data.length + 16);
+  const out = Buffer.allocUnsafe(data.length * 2 + 2);
   let o = 0;
   let error = false;
-  let lineStart = 0;
-  const n = data.length;
-  while (lineStart < n) {
-    let lf = data.indexOf(10, lineStart);
-    const hasLf = lf >= 0;
-    if (!hasLf) lf = n;
-    let end = lf;
-    if (hasLf && end > lineStart && data[end - 1] === 13) end--;
-    while (end > lineStart && (data[end - 1] === 32 || data[end - 1] === 9)) end--;
-    let soft = false;
-    for (let i = lineStart; i < end; i++) {
-      const c = data[i]!;
-      if (c !== 0x3d) {
-        out[o++] = c;
-        continue;
-      }
-      if (i + 1 === end) {
-        soft = true;
+  let ws = '';
+  let hex1 = 0;
+  type State = 'text' | 'ws' | 'eq' | 'hex2' | 'eqws' | 'cr' | 'softcr';
+  let state: State = 'text';
+  const put = (c: number) => {
+    out[o++] = c;
+  };
+  const putStr = (str: string) => {
+    for (let k = 0; k < str.length; k++) out[o++] = str.charCodeAt(k);
+  };
+  const invalid = () => {
+    error = true;
+    if (state === 'eq') put(0x3d);
+    else if (state === 'hex2') {
+      put(0x3d);
+      put(hex1);
+    } else if (state === 'eqws' || state === 'softcr') {
+      put(0x3d);
+      putStr(ws);
+      if (state === 'softcr') put(13);
+    } else if (state === 'cr') {
+      putStr(ws);
+      put(13);
+    }
+    ws = '';
+    state = 'text';
+  };
+  for (let i = 0; i < data.length; ) {
+    const c = data[i]!;
+    switch (state) {
+      case 'text':
+        if (c === 0x3d) state = 'eq';
+        else if (c === 13) state = 'cr';
+        else if (c === 10) {
+          put(13);
+          put(10);
+        } else if (c === 32 || c === 9) {
+          state = 'ws';
+          ws = String.fromCharCode(c);
+        } else put(c);
         break;
-      }
-      const h = hexVal(data[i + 1] ?? -1);
-      const l = hexVal(data[i + 2] ?? -1);
-      if (h < 0 || l < 0 || i + 2 >= end) {
-        error = true;
-        out[o++] = c;
-        continue;
-      }
-      out[o++] = (h << 4) | l;
-      i += 2;
+      case 'ws':
+        if (c === 32 || c === 9) {
+          if (ws.length <= QP_MAX_WHITESPACE) ws += String.fromCharCode(c);
+        } else if (c === 13) state = 'cr';
+        else if (c === 10) {
+          put(13);
+          put(10);
+          ws = '';
+          state = 'text';
+        } else {
+          if (ws.length > QP_MAX_WHITESPACE) error = true;
+          putStr(ws);
+          ws = '';
+          state = 'text';
+          continue;
+        }
+        break;
+      case 'eq':
+        if (isHex(c)) {
+          hex1 = c;
+          state = 'hex2';
+        } else if (c === 32 || c === 9) {
+          ws = String.fromCharCode(c);
+          state = 'eqws';
+        } else if (c === 13) state = 'softcr';
+        else if (c === 10) state = 'text';
+        else {
+          invalid();
+          continue;
+        }
+        break;
+      case 'hex2':
+        if (isHex(c)) {
+          put((hexVal(hex1) << 4) | hexVal(c));
+          state = 'text';
+        } else {
+          invalid();
+          continue;
+        }
+        break;
+      case 'eqws':
+        if (c === 32 || c === 9) {
+          if (ws.length <= QP_MAX_WHITESPACE) ws += String.fromCharCode(c);
+        } else if (c === 13) state = 'softcr';
+        else if (c === 10) {
+          ws = '';
+          state = 'text';
+        } else {
+          invalid();
+          continue;
+        }
+        break;
+      case 'cr':
+      case 'softcr':
+        if (c === 10) {
+          ws = '';
+          if (state === 'cr') {
+            put(13);
+            put(10);
+          }
+          state = 'text';
+        } else {
+          invalid();
+          continue;
+        }
+        break;
     }
-    if (hasLf && !soft) {
-      out[o++] = 13;
-      out[o++] = 10;
-    }
-    lineStart = lf + 1;
+    i++;
   }
+  if (state !== 'text' && state !== 'ws') error = true;
   return { data: out.subarray(0, o), error };
 }
 

@@ -48,45 +48,69 @@ export class Rfc822Parser {
     return this.pos < this.end ? this.data.charCodeAt(this.pos) : -1;
   }
 
-  /** Skip a (nested) comment; 1 more data, 0 end, -1 unterminated. */
-  skipComment(): number {
+  /**
+   * Read a comment, quoted string or domain literal starting at the current
+   * opening character, appending its text to `out` (when given) with folding
+   * line breaks removed, NULs replaced (when nulReplacement is set) and
+   * quoted-pairs undone (a domain literal keeps its backslashes and brackets).
+   * Returns -1 when unterminated (or "[" inside a literal); after a comment 1
+   * if data follows, else 0; otherwise skipLwsp()'s result.
+   */
+  private delimited(kind: 'comment' | 'quoted' | 'literal', out: { s: string } | null): number {
     const d = this.data;
+    const isComment = kind === 'comment';
+    const isLiteral = kind === 'literal';
+    const closer = isComment ? 0x29 : isLiteral ? 0x5d : 0x22;
     let level = 1;
-    if (this.lastComment !== null) this.lastComment = '';
-    let start = ++this.pos;
-    for (; this.pos < this.end; this.pos++) {
+    let start = isLiteral ? this.pos : this.pos + 1;
+    for (this.pos++; this.pos < this.end; this.pos++) {
       const c = d.charCodeAt(this.pos);
       if (c === 0) {
-        if (this.lastComment !== null && this.nulReplacement !== null) {
-          this.lastComment += d.slice(start, this.pos) + this.nulReplacement;
+        if (out !== null && this.nulReplacement !== null) {
+          out.s += d.slice(start, this.pos) + this.nulReplacement;
           start = this.pos + 1;
         }
-      } else if (c === 0x28) level++;
-      else if (c === 0x29) {
-        if (--level === 0) {
-          if (this.lastComment !== null) this.lastComment += d.slice(start, this.pos);
-          this.pos++;
-          return this.pos < this.end ? 1 : 0;
-        }
       } else if (c === 10) {
-        if (this.lastComment === null) continue;
-        let len = this.pos - start;
-        if (len > 0 && d.charCodeAt(start + len - 1) === 13) len--;
-        this.lastComment += d.slice(start, start + len);
+        if (out === null) continue;
+        let e = this.pos;
+        if (e > start && d.charCodeAt(e - 1) === 13) e--;
+        out.s += d.slice(start, e);
         start = this.pos + 1;
       } else if (c === 0x5c) {
         this.pos++;
         if (this.pos >= this.end) return -1;
         const n = d.charCodeAt(this.pos);
         if (n === 13 || n === 10 || n === 0) {
+          // not a quoted-pair (obs-qp): the CR/LF/NUL is read again as itself
+          if (isLiteral && out !== null) {
+            out.s += d.slice(start, this.pos);
+            start = this.pos;
+          }
           this.pos--;
           continue;
         }
-        if (this.lastComment !== null) this.lastComment += d.slice(start, this.pos - 1);
-        start = this.pos;
+        if (!isLiteral) {
+          if (out !== null) out.s += d.slice(start, this.pos - 1);
+          start = this.pos;
+        }
+      } else if (isComment && c === 0x28) level++;
+      else if (isLiteral && c === 0x5b) return -1;
+      else if (c === closer && (!isComment || --level === 0)) {
+        if (out !== null) out.s += d.slice(start, isLiteral ? this.pos + 1 : this.pos);
+        this.pos++;
+        if (isComment) return this.pos < this.end ? 1 : 0;
+        return this.skipLwsp();
       }
     }
     return -1;
+  }
+
+  /** Skip a (nested) comment, keeping its text in lastComment when tracked; 1 more data, 0 end, -1 unterminated. */
+  skipComment(): number {
+    const out = this.lastComment !== null ? { s: '' } : null;
+    const ret = this.delimited('comment', out);
+    if (out !== null) this.lastComment = out.s;
+    return ret;
   }
 
   /** Skip whitespace and comments; 1 more data, 0 end, -1 broken comment. */
@@ -148,38 +172,7 @@ export class Rfc822Parser {
   }
 
   quotedString(out: { s: string }): number {
-    const d = this.data;
-    this.pos++;
-    let start = this.pos;
-    for (; this.pos < this.end; this.pos++) {
-      const c = d.charCodeAt(this.pos);
-      if (c === 0) {
-        if (this.nulReplacement !== null) {
-          out.s += d.slice(start, this.pos) + this.nulReplacement;
-          start = this.pos + 1;
-        }
-      } else if (c === 0x22) {
-        out.s += d.slice(start, this.pos);
-        this.pos++;
-        return this.skipLwsp();
-      } else if (c === 10) {
-        let len = this.pos - start;
-        if (len > 0 && d.charCodeAt(start + len - 1) === 13) len--;
-        out.s += d.slice(start, start + len);
-        start = this.pos + 1;
-      } else if (c === 0x5c) {
-        this.pos++;
-        if (this.pos >= this.end) return -1;
-        const n = d.charCodeAt(this.pos);
-        if (n === 13 || n === 10 || n === 0) {
-          this.pos--;
-          continue;
-        }
-        out.s += d.slice(start, this.pos - 1);
-        start = this.pos;
-      }
-    }
-    return -1;
+    return this.delimited('quoted', out);
   }
 
   private atomOrDot(out: { s: string }): number {
@@ -211,37 +204,7 @@ export class Rfc822Parser {
   }
 
   private domainLiteral(out: { s: string }): number {
-    const d = this.data;
-    let start = this.pos++;
-    for (; this.pos < this.end; this.pos++) {
-      const c = d.charCodeAt(this.pos);
-      if (c === 0) {
-        if (this.nulReplacement !== null) {
-          out.s += d.slice(start, this.pos) + this.nulReplacement;
-          start = this.pos + 1;
-        }
-      } else if (c === 0x5b) return -1;
-      else if (c === 0x5d) {
-        out.s += d.slice(start, this.pos + 1);
-        this.pos++;
-        return this.skipLwsp();
-      } else if (c === 10) {
-        let len = this.pos - start;
-        if (len > 0 && d.charCodeAt(start + len - 1) === 13) len--;
-        out.s += d.slice(start, start + len);
-        start = this.pos + 1;
-      } else if (c === 0x5c) {
-        this.pos++;
-        if (this.pos >= this.end) return -1;
-        const n = d.charCodeAt(this.pos);
-        if (n === 13 || n === 10 || n === 0) {
-          out.s += d.slice(start, this.pos);
-          start = this.pos;
-          this.pos--;
-        }
-      }
-    }
-    return -1;
+    return this.delimited('literal', out);
   }
 
   /** "@" domain; the caller stands on the "@". */

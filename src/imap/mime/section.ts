@@ -139,6 +139,7 @@ function addBinaryPart(raw: Buffer, part: MimePart, includeHeader: boolean, out:
     const r = cte === 'base64' ? decodeBase64(body) : decodeQp(body);
     state.converted = true;
     if (r.error) throw new BinaryError('PARSE', 'Invalid data in MIME part');
+    // (Dovecot's text has no final dot; its timing suffix ends the line with one)
     out.push(r.data);
   } else out.push(toCrlf(body));
 }
@@ -177,12 +178,14 @@ export function fetchBinary(raw: Buffer, root: MimePart, spec: SectionSpec): Buf
 /**
  * BINARY.SIZE[section]: the length of the decoded content. Dovecot sizes
  * the whole message's decoded parts at once, so an unknown transfer
- * encoding in any part makes every BINARY.SIZE fail (BinaryError).
+ * encoding or undecodable data in any part makes every BINARY.SIZE fail
+ * (BinaryError: UNKNOWN-CTE before PARSE).
  */
 export function binarySize(raw: Buffer, root: MimePart, part: number[]): number {
   if (part.length > 0 && findPart(root, part) === null) return 0;
   checkAllCtes(raw, root);
-  return fetchBinaryContent(raw, root, { part }).data.length;
+  const whole = fetchBinaryContent(raw, root, { part: [] });
+  return part.length === 0 ? whole.data.length : fetchBinaryContent(raw, root, { part }).data.length;
 }
 
 function checkAllCtes(raw: Buffer, part: MimePart): void {

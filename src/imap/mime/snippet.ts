@@ -8,7 +8,7 @@
  * characters (200 in IMAP).
  */
 import { decodeBase64, decodeCharset, decodeQp } from './decode.js';
-import { type MimePart, fieldValue } from './parser.js';
+import { type MimePart, fieldValue, parseMessage } from './parser.js';
 import { Rfc822Parser, parseParams } from './rfc822.js';
 
 export const SNIPPET_MAX_CHARS = 200;
@@ -134,22 +134,60 @@ function leaves(part: MimePart, out: MimePart[]): void {
   for (const c of part.children) leaves(c, out);
 }
 
-/** The preview text (a JS string; the caller quotes it) of a parsed message. */
+/**
+ * The part Dovecot takes the preview from: the message itself when its
+ * Content-Type is text/* or absent; in multipart/alternative the first
+ * text/plain child, else text/html, else another text/*; in other multiparts
+ * the first child that has one; nothing for any other type.
+ */
+export function firstTextPart(part: MimePart): MimePart | null {
+  const type = part.contentType?.toLowerCase() ?? null;
+  if (type === null || type === 'text') return part;
+  if (type !== 'multipart') return null;
+  if (part.contentSubtype?.toLowerCase() === 'alternative') {
+    let html: MimePart | null = null;
+    let text: MimePart | null = null;
+    for (const c of part.children) {
+      const t = c.contentType?.toLowerCase() ?? null;
+      if (t !== null && t !== 'text') continue;
+      const sub = c.contentSubtype?.toLowerCase() ?? null;
+      if (sub === null || sub === 'plain') return c;
+      if (sub === 'html') html = c;
+      else text = c;
+    }
+    return html ?? text;
+  }
+  for (const c of part.children) {
+    const found = firstTextPart(c);
+    if (found) return found;
+  }
+  return null;
+}
+
+/**
+ * The preview text (a JS string; the caller quotes it) of a parsed message:
+ * the part chosen by firstTextPart, read on its own as a message.
+ */
 export function snippet(raw: Buffer, root: MimePart, maxChars = SNIPPET_MAX_CHARS): string {
+  const part = firstTextPart(root);
+  if (part === null) return '';
+  const sub = raw.subarray(part.start, part.end);
+  return partSnippet(sub, parseMessage(sub), maxChars);
+}
+
+function partSnippet(raw: Buffer, root: MimePart, maxChars: number): string {
   const b = new SnippetBuilder(maxChars);
   const parts: MimePart[] = [];
   leaves(root, parts);
   for (const part of parts) {
     if (b.snippet.length > 0 || b.quoted.length > 0) break;
+    if (part.multipart || part.rfc822) continue;
     const info = contentInfo(raw, part);
-    // a digest's message/rfc822 part has no Content-Type: Dovecot reads it as text
-    if (part.multipart || (part.rfc822 && info.type !== null)) continue;
     const html = info.type === 'text/html';
     if (info.type !== null && !html && !info.type.startsWith('text/')) continue;
     let text = partText(raw, part, info.charset, info.cte);
     if (html) text = htmlToText(text);
     if (!b.feed(text)) break;
-    if (part.rfc822) break;
   }
   return b.result();
 }

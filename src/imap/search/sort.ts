@@ -9,6 +9,7 @@ import { type ImapArg, argText } from '../args.js';
 import { parseAddressList } from '../mime/address.js';
 import { decodeHeaderValue } from '../mime/decode.js';
 import { type MimePart, fieldValue, messageSize, parseMessage } from '../mime/index.js';
+import { headerString } from '../mime/parser.js';
 import { SearchError } from './compile.js';
 import { parseMessageDate } from './date.js';
 import { baseSubject, titlecase } from './subject.js';
@@ -79,9 +80,10 @@ export function parseHeaderOnly(raw: Buffer): { raw: Buffer; root: MimePart } {
   return { raw: head, root: parseMessage(head) };
 }
 
+/** The first field named `lower`, as Dovecot's header lookup gives it (NUL bytes as U+FFFD). */
 export function firstHeader(h: { raw: Buffer; root: MimePart }, lower: string): string | null {
   const f = h.root.headers.find((x) => x.lower === lower);
-  return f ? fieldValue(h.raw, f) : null;
+  return f ? headerString(fieldValue(h.raw, f)) : null;
 }
 
 function firstMailbox(value: string | null): string {
