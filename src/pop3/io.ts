@@ -63,9 +63,12 @@ export class Pop3Io {
   }
 
   /** The next line (CR before LF dropped), TOO_LONG when `max` bytes came without LF, undefined at EOF. */
-  async nextLine(max: number): Promise<string | typeof TOO_LONG | undefined> {
+  async nextLine(limit: number | ((head: Buffer) => number)): Promise<string | typeof TOO_LONG | undefined> {
     for (;;) {
       const nl = this.buf.indexOf(10);
+      const max = typeof limit === 'number' ? limit : limit(this.buf);
+      // the line and its LF must fit in the input buffer
+      if ((nl < 0 ? this.buf.length : nl + 1) > max) return TOO_LONG;
       if (nl >= 0) {
         let line = this.buf.subarray(0, nl);
         this.buf = this.buf.subarray(nl + 1);
@@ -73,7 +76,6 @@ export class Pop3Io {
         if (line.length && line[line.length - 1] === 13) line = line.subarray(0, -1);
         return line.toString('latin1');
       }
-      if (this.buf.length >= max) return TOO_LONG;
       if (this.closed) return undefined;
       await new Promise<void>((r) => {
         this.wake = r;

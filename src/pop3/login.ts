@@ -48,6 +48,13 @@ export interface LoginHooks {
   log(text: string): void;
 }
 
+let pidCounter = 0;
+/** A client pid no other connection of this process uses. */
+function nextClientPid(): number {
+  pidCounter = (pidCounter + 1) % 4096;
+  return ((process.pid % 500_000) * 4096 + pidCounter) % 2_000_000_000 || 1;
+}
+
 type Reply = 'ok' | 'err' | 'temp' | 'auth';
 
 export class Pop3Login {
@@ -112,7 +119,8 @@ export class Pop3Login {
   /** Connect to auth and send the greeting. */
   async start(): Promise<boolean> {
     try {
-      this.auth = await AuthClient.connect(this.authPath, { timeoutMs: 60_000 });
+      // one auth connection per session: each needs its own client pid (the auth server refuses a repeated CPID)
+      this.auth = await AuthClient.connect(this.authPath, { timeoutMs: 60_000, pid: nextClientPid() });
     } catch {
       this.reply('temp', 'Waiting for authentication process to respond.');
       return false;
@@ -355,7 +363,8 @@ export class Pop3Login {
       const user = r.user ?? '';
       const res = await this.hooks.onLogin(user, mech.name);
       if (!res.ok) {
-        this.reply('temp', res.reply);
+        // the Debian 2.3.19 build sends the user+IP refusal as "-ERR [IN-USE] …"
+        this.io.writeLine(res.reply.startsWith('[') ? `-ERR ${res.reply}` : `-ERR [SYS/TEMP] ${res.reply}`);
         this.hooks.log(loginLogLine(this.set.loginLogFormat, this.set.loginLogFormatElements, `Disconnected: ${res.reason}`, this.logVars(user, mech.name)));
         this.done = true;
         this.io.end();

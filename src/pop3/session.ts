@@ -7,21 +7,20 @@
  * (pop3 MAX_INBUF_SIZE).
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { type SecureContext, TLSSocket } from 'node:tls';
 import { mailUserVarTable, varExpand } from '../../compat/dovecot/var-expand.js';
-import { type Dotlock, dotlockCreate } from '../storage/dotlock.js';
 import type { MailUser } from '../storage/user.js';
 import { Pop3Io, TOO_LONG } from './io.js';
 import type { Pop3Log } from './log.js';
 import { type LoginConn, Pop3Login } from './login.js';
+import { lockPop3Session, type SessionLock } from './session-lock.js';
 import type { Pop3Settings } from './settings.js';
 import { Pop3Transaction } from './transaction.js';
 
 const LOGIN_MAX_INBUF_SIZE = 1218 - 128 - 64;
 const MAX_INBUF_SIZE = 2048;
-const POP3_LOCK_FNAME = 'dovecot-pop3-session.lock';
+const LOGIN_MAX_AUTH_BUF_SIZE = 8192;
 
 /** The connection as the listener saw it (the handler contract). */
 export interface Pop3ConnInfo {
@@ -61,7 +60,7 @@ function sessionId(): string {
 export class Pop3Session {
   private io: Pop3Io;
   private tx: Pop3Transaction | undefined;
-  private lock: Dotlock | undefined;
+  private lock: SessionLock | undefined;
   private useripKey: string | undefined;
   private mailPrefix = '';
 
@@ -118,7 +117,8 @@ export class Pop3Session {
         return l === TOO_LONG ? undefined : l;
       };
       while (!login.done) {
-        const line = await this.io.nextLine(LOGIN_MAX_INBUF_SIZE);
+        // AUTH's initial response is read separately, up to LOGIN_MAX_AUTH_BUF_SIZE (pop3-login cmd_auth)
+        const line = await this.io.nextLine((head) => (/^auth /i.test(head.subarray(0, 5).toString('latin1')) ? LOGIN_MAX_AUTH_BUF_SIZE + 16 : LOGIN_MAX_INBUF_SIZE));
         if (line === undefined) {
           login.destroyLog('Connection closed');
           return;
@@ -183,7 +183,7 @@ export class Pop3Session {
     const max = set.maxUseripConnections;
     if (max > 0 && (this.ctx.userip.get(key) ?? 0) >= max) {
       const text = `Maximum number of connections from user+IP exceeded (mail_max_userip_connections=${max})`;
-      return { ok: false, reply: text, reason: text };
+      return { ok: false, reply: `[IN-USE] ${text}`, reason: text };
     }
     const r = await this.ctx.lookup(username, {
       session: c.session,
@@ -228,12 +228,17 @@ export class Pop3Session {
     if (set.lockSession) {
       const ns = user.namespaces.find((n) => n.settings.inbox) ?? user.namespaces[0];
       const dir = ns?.location.index ?? ns?.location.control ?? ns?.location.root;
+      let failed = '';
       try {
         if (!dir) throw new Error('no root');
-        this.lock = await dotlockCreate(join(dir, POP3_LOCK_FNAME), { nonblock: true, staleTimeout: 300 });
+        this.lock = await lockPop3Session(dir, user.uid, user.gid);
+        if (!this.lock) failed = '-ERR [IN-USE] Mailbox is locked by another POP3 session.';
       } catch (e) {
-        const busy = (e as { code?: string }).code === 'EAGAIN' || /lock/i.test((e as Error).message);
-        this.io.writeLine(busy ? '-ERR [IN-USE] Mailbox is locked by another POP3 session.' : '-ERR [SYS/TEMP] Failed to create POP3 session lock.');
+        this.ctx.log('error', prefix, `pop3_lock_session: ${(e as Error).message}`);
+        failed = '-ERR [SYS/TEMP] Failed to create POP3 session lock.';
+      }
+      if (failed) {
+        this.io.writeLine(failed);
         tx.disconnected = true;
         this.ctx.log('info', prefix, `Disconnected: Couldn't lock POP3 session ${tx.stats()}`);
         this.io.end();

@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { startAuthService } from '../../src/auth/service.js';
 import { startPop3 } from '../../src/pop3/server.js';
 import { startRealDovecot } from './dovecot-server.js';
-import { freePort } from './lmtp-dovecot.js';
+import { freePort, LMTP_FIXTURES } from './lmtp-dovecot.js';
 
 export const POP3_FIXTURES = resolve(import.meta.dirname, '../../../fixtures/pop3');
 
@@ -33,9 +33,10 @@ export function seedMail(dir: string): void {
 /** Write the config + users for one side under `dir`; returns the dovecot.conf path. */
 export function writePop3Config(dir: string, port: number, extra = ''): string {
   const inst = `pop3test-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
-  const fill = (s: string) => s.replaceAll('@DIR@', dir).replaceAll('@PORT@', String(port)).replaceAll('@INSTANCE@', inst);
+  const fill = (s: string) =>
+    s.replaceAll('@DIR@', dir).replaceAll('@PORT@', String(port)).replaceAll('@INSTANCE@', inst).replaceAll('@FIX@', LMTP_FIXTURES);
   const conf = join(dir, 'dovecot.conf');
-  writeFileSync(conf, fill(readFileSync(join(POP3_FIXTURES, 'dovecot.conf.in'), 'utf8')) + extra);
+  writeFileSync(conf, fill(readFileSync(join(POP3_FIXTURES, 'dovecot.conf.in'), 'utf8') + extra));
   writeFileSync(join(dir, 'users'), fill(readFileSync(join(POP3_FIXTURES, 'users'), 'utf8')));
   return conf;
 }
@@ -99,4 +100,77 @@ export function pop3LogLines(log: string): string[] {
 /** Hide per-run reply values: CRAM-MD5 challenges (they hold a random part, the pid and the time). */
 export function maskPop3(lines: string[]): string[] {
   return lines.map((l) => (/^\+ [A-Za-z0-9+/]{24,}={0,2}$/.test(l) ? '+ <challenge>' : l));
+}
+
+/** A small POP3 client for tests that hold several sessions open: one reply line per command (multi-line ones to "."). */
+export async function pop3Client(
+  port: number,
+): Promise<{ greeting: string; cmd(line: string, multi?: boolean): Promise<string[]>; send(line: string): void; read(): Promise<string>; close(): void }> {
+  const { connect } = await import('node:net');
+  const sock = connect(port, '127.0.0.1');
+  const lines: string[] = [];
+  let buf = '';
+  let closed = false;
+  sock.setEncoding('latin1');
+  sock.on('data', (d: string) => {
+    buf += d;
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      lines.push(buf.slice(0, nl).replace(/\r$/, ''));
+      buf = buf.slice(nl + 1);
+    }
+  });
+  sock.on('close', () => {
+    closed = true;
+  });
+  sock.on('error', () => {
+    closed = true;
+  });
+  const next = async (): Promise<string> => {
+    const end = Date.now() + 15000;
+    while (!lines.length && !closed && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+    return lines.shift() ?? '<closed>';
+  };
+  const greeting = await next();
+  return {
+    greeting,
+    async cmd(line, multi = false) {
+      sock.write(`${line}\r\n`, 'latin1');
+      const out = [await next()];
+      if (multi && out[0]?.startsWith('+OK')) for (let l = await next(); ; l = await next()) {
+        out.push(l);
+        if (l === '.' || l === '<closed>') break;
+      }
+      return out;
+    },
+    send: (line) => sock.write(`${line}\r\n`, 'latin1'),
+    read: next,
+    close: () => sock.destroy(),
+  };
+}
+
+/**
+ * Sessions A, B, C of one user: B logs in while A holds the mailbox, A
+ * QUITs, then C logs in while B is still there. The replies, in order.
+ */
+export async function threeSessions(side: Pop3Side): Promise<string[]> {
+  const out: string[] = [];
+  const a = await pop3Client(side.port);
+  out.push(...(await a.cmd('USER bob@example.test')), ...(await a.cmd('PASS bob-pass')));
+  const b = await pop3Client(side.port);
+  out.push(b.greeting, ...(await b.cmd('USER bob@example.test')));
+  // B's login is under way while A still holds the mailbox; then A leaves
+  b.send('PASS bob-pass');
+  await new Promise((r) => setTimeout(r, 500));
+  out.push(...(await a.cmd('STAT')), ...(await a.cmd('QUIT')));
+  out.push(await b.read(), ...(await b.cmd('STAT')));
+  await new Promise((r) => setTimeout(r, 200));
+  // after the first session is gone the user can log in again
+  const c = await pop3Client(side.port);
+  out.push(...(await c.cmd('USER bob@example.test')), ...(await c.cmd('PASS bob-pass')), ...(await c.cmd('QUIT')));
+  a.close();
+  b.close();
+  c.close();
+  await new Promise((r) => setTimeout(r, 200));
+  return out;
 }

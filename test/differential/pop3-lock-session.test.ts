@@ -1,0 +1,48 @@
+/**
+ * Differential POP3 with several sessions at once, real Dovecot 2.3 vs
+ * Postern on copies of the same Maildirs (threeSessions in
+ * test/helpers/pop3-dovecot.ts): pop3_lock_session = yes makes B wait for A's
+ * lock (up to 10 s) and get in when A QUITs; C, while B holds it, gives up
+ * after 10 s with [IN-USE].
+ * Replies and log lines must be equal (pids, session ids masked).
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { authTempDir, realDovecotRunnable, type ScratchDir } from '../helpers/dovecot-server.js';
+import { pop3LogLines, startOursPop3, startRealPop3, threeSessions } from '../helpers/pop3-dovecot.js';
+
+const runnable = realDovecotRunnable();
+
+describe('pop3 concurrent sessions (real Dovecot 2.3 vs Postern)', { skip: !runnable && 'real Dovecot not runnable here (needs root and the dovecot users)' }, () => {
+  const temps: ScratchDir[] = [];
+  after(() => {
+    for (const t of temps) t.cleanup();
+  });
+  it('pop3_lock_session = yes', async () => {
+    const a = authTempDir('pcr-');
+    const b = authTempDir('pco-');
+    temps.push(a, b);
+    const [real, ours] = await Promise.all([startRealPop3(a.dir, 'pop3_lock_session = yes\n'), startOursPop3(b.dir, 'pop3_lock_session = yes\n')]);
+    try {
+      const [r, o] = await Promise.all([threeSessions(real), threeSessions(ours)]);
+      assert.deepEqual(o, r, `real: ${r.join(' | ')}`);
+      assert.deepEqual(r, [
+        '+OK',
+        '+OK Logged in.',
+        '+OK Dovecot (Debian) ready.',
+        '+OK',
+        '+OK 7 1055',
+        '+OK Logging out.',
+        '+OK Logged in.',
+        '+OK 7 1055',
+        '+OK',
+        '-ERR [IN-USE] Mailbox is locked by another POP3 session.',
+        '<closed>',
+      ]);
+      // the sessions log concurrently (the real ones from different processes): compare as sets
+      assert.deepEqual(pop3LogLines(ours.log()).sort(), pop3LogLines(real.log()).sort());
+    } finally {
+      await Promise.all([real.stop(), ours.stop()]);
+    }
+  });
+});
