@@ -108,6 +108,8 @@ export interface DeliveryRequest {
   attrs: ReadonlyMap<string, string>;
   stats: MsgStats;
   status: StatusReporter;
+  /** DEL_REQ_FLAG_CONN_LOAD / _STORE: consult / update the connection cache (smtp, lmtp). */
+  connCache?: { load: boolean; store: boolean };
 }
 
 /** What an agent returns: a destination-wide failure, if any (DEL_STAT_DEFER + dsb). */

@@ -78,6 +78,10 @@ interface DestQueue {
   success: number;
   failure: number;
   failCohorts: number;
+  /** On-demand connection caching (qmgr_entry_select): load and store flags, last delivery done (s). */
+  connLoad?: boolean;
+  connStore?: boolean;
+  lastDone?: number;
   /** Throttled: the reason, and when to try again (clock ms). */
   dsn?: Dsn;
   deadUntil?: number;
@@ -596,6 +600,12 @@ export class QueueManager {
     const t = q.transport;
     q.busy++;
     t.busy++;
+    // qmgr_entry_select(): allow session caching for back-to-back deliveries.
+    const nowSec = Math.floor(this.now() / 1000);
+    const backToBack = q.lastDone !== undefined && q.lastDone + 1 >= nowSec;
+    if (!q.connStore) {
+      if (backToBack) q.connLoad = q.connStore = true;
+    } else if (!(q.busy > 1 || backToBack)) q.connStore = false;
     const stats: MsgStats = { ...this.baseStats(msg), agentHandoff: timeVal(this.now()) };
     const inner = new RecipientStatus(this.statusTarget(msg, stats), t.log);
     // Remember who was reported, so a crashing agent leaves no recipient unaccounted for.
@@ -633,6 +643,7 @@ export class QueueManager {
       attrs: msg.env.attrs,
       stats,
       status,
+      connCache: { load: q.connLoad ?? false, store: q.connStore ?? false },
     };
     let siteFailure: Dsn | undefined;
     let crashed = false;
@@ -671,6 +682,7 @@ export class QueueManager {
     }
     q.busy--;
     t.busy--;
+    q.lastDone = Math.floor(this.now() / 1000);
     if (siteFailure) {
       msg.flags |= 1;
       const status = /^[245]\.\d{1,3}\.\d{1,3}$/.test(siteFailure.status) ? siteFailure.status : '4.0.0';

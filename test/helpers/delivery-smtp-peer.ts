@@ -14,6 +14,8 @@ export interface ReceivedMail {
   data: Buffer;
   mailParams: Record<string, unknown>;
   rcptParams: Array<Record<string, unknown>>;
+  /** smtp-server's session id: equal ids mean one reused connection. */
+  sessionId: string;
 }
 
 export interface PeerOptions {
@@ -100,6 +102,7 @@ export async function startPeer(opts: PeerOptions = {}): Promise<Peer> {
           data: Buffer.concat(chunks),
           mailParams: (session.envelope.mailFrom ? session.envelope.mailFrom.args : {}) as Record<string, unknown>,
           rcptParams: session.envelope.rcptTo.map((r) => (r.args || {}) as Record<string, unknown>),
+          sessionId: session.id,
         });
         if (opts.rejectData) {
           const err = new Error(opts.rejectData.message) as Error & { responseCode: number };

@@ -218,3 +218,72 @@ describe('destination feedback', () => {
     }
   });
 });
+
+describe('smtp connection cache', () => {
+  it('smtp_connection_cache_destinations: the second message reuses the session after an RSET probe, logged conn_use=2', async () => {
+    const peer = await startPeer();
+    try {
+      const { i } = await inst(`relayhost = [127.0.0.1]:${peer.port}
+smtp_connection_cache_destinations = [127.0.0.1]:${peer.port}
+initial_destination_concurrency = 1
+default_destination_concurrency_limit = 1
+`);
+      await i.submit('sender@example.test', ['one@far.test'], ['Subject: first', '', 'body']);
+      await i.submit('sender@example.test', ['two@far.test'], ['Subject: second', '', 'body']);
+      const q = i.qmgr();
+      await q.runOnce({ incoming: true, wait: true });
+      await q.close();
+      assert.equal(peer.mails.length, 2);
+      assert.equal(peer.mails[0]!.sessionId, peer.mails[1]!.sessionId);
+      const sent = strip(i.log).filter((l) => l.includes('status=sent'));
+      assert.equal(sent.length, 2, i.log.join('\n'));
+      assert.equal(sent.filter((l) => l.includes(', conn_use=2, ')).length, 1, sent.join('\n'));
+      assert.match(sent.find((l) => l.includes('conn_use'))!, /relay=127\.0\.0\.1\[127\.0\.0\.1\]:PORT, conn_use=2, delay=D/);
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('on demand (the default): caching starts with the first back-to-back delivery, so the third message reuses the second one\'s session', async () => {
+    const peer = await startPeer();
+    try {
+      const { i } = await inst(
+        `relayhost = [127.0.0.1]:${peer.port}\ninitial_destination_concurrency = 1\ndefault_destination_concurrency_limit = 1\n`,
+      );
+      for (const n of ['one', 'two', 'three']) await i.submit('sender@example.test', [`${n}@far.test`], [`Subject: ${n}`, '', 'body']);
+      const q = i.qmgr();
+      await q.runOnce({ incoming: true, wait: true });
+      await q.close();
+      assert.equal(peer.mails.length, 3);
+      const ids = peer.mails.map((m) => m.sessionId);
+      assert.notEqual(ids[0], ids[1]);
+      assert.equal(ids[1], ids[2]);
+      const sent = strip(i.log).filter((l) => l.includes('status=sent'));
+      assert.deepEqual(
+        sent.map((l) => /conn_use=(\d+)/.exec(l)?.[1] ?? '1'),
+        ['1', '1', '2'],
+      );
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('without caching each message gets its own connection', async () => {
+    const peer = await startPeer();
+    try {
+      const { i } = await inst(
+        `relayhost = [127.0.0.1]:${peer.port}\nsmtp_connection_cache_on_demand = no\ninitial_destination_concurrency = 1\ndefault_destination_concurrency_limit = 1\n`,
+      );
+      await i.submit('sender@example.test', ['one@far.test'], ['Subject: first', '', 'body']);
+      await i.submit('sender@example.test', ['two@far.test'], ['Subject: second', '', 'body']);
+      const q = i.qmgr();
+      await q.runOnce({ incoming: true, wait: true });
+      await q.close();
+      assert.equal(peer.mails.length, 2);
+      assert.notEqual(peer.mails[0]!.sessionId, peer.mails[1]!.sessionId);
+      assert.ok(!i.log.some((l) => l.includes('conn_use=')), i.log.join('\n'));
+    } finally {
+      await peer.close();
+    }
+  });
+});

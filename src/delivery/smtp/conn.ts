@@ -185,6 +185,11 @@ export class SmtpConn {
     });
   }
 
+  /** Connected, and nothing unread (an idle cached session must have said nothing). */
+  get alive(): boolean {
+    return !this.closed && this.buf === '';
+  }
+
   close(): void {
     this.closed = true;
     this.socket.destroy();

@@ -40,6 +40,7 @@ import { type Destination, parseDestination, resolveDestination, splitDestinatio
 import { type DnsResolver, SystemResolver } from './dns.js';
 import { authenticate, chooseMechanisms, lookupPassword } from './sasl.js';
 import { ContentLookupError, SmtpContent } from './content.js';
+import { type CachedSession, SessionCache } from './scache.js';
 
 interface Features {
   pipelining: boolean;
@@ -67,6 +68,7 @@ const xtext = (s: string, special = '') =>
 
 export class SmtpAgent implements DeliveryAgent {
   private readonly p: string;
+  private readonly cache = new SessionCache<Features>();
   private constructor(
     private readonly ctx: AgentContext,
     private readonly lmtp: boolean,
@@ -94,6 +96,7 @@ export class SmtpAgent implements DeliveryAgent {
   }
 
   async close(): Promise<void> {
+    this.cache.closeAll((c) => this.quit(c));
     await this.saslMaps?.close();
     await this.content?.close();
   }
@@ -136,6 +139,44 @@ export class SmtpAgent implements DeliveryAgent {
     }
     // Recipients still to be reported.
     let left = [...req.recipients];
+    // A cached session for this nexthop first (smtp_connection_cache_on_demand, _destinations).
+    const listed = new Set(
+      this.param('connection_cache_destinations')
+        .toLowerCase()
+        .split(/[\s,]+/)
+        .filter(Boolean),
+    );
+    const inList = (d: Destination) => listed.has(d.text.toLowerCase());
+    const onDemand = this.flag('connection_cache_on_demand');
+    const label = `${req.transport}:${req.nexthop}`;
+    const storeFor = (d: Destination) => (onDemand && (req.connCache?.store ?? false)) || inList(d);
+    if ((onDemand && req.connCache?.load) || dests.some(inList)) {
+      const cached = this.cache.take(label);
+      if (cached) {
+        const stats: MsgStats = { ...req.stats, agentHandoff: req.stats.agentHandoff ?? timeVal(this.ctx.clock()) };
+        let ok = false;
+        try {
+          cached.conn.write('RSET\r\n');
+          ok = Math.floor((await cached.conn.reply(this.timeMs('rset_timeout', 20))).code / 100) === 2;
+        } catch {
+          ok = false;
+        }
+        if (!ok) cached.conn.close();
+        else {
+          try {
+            left = await this.session(req, cached.conn, cached.dest, cached.target, left, false, stats, {
+              cached,
+              store: storeFor(cached.dest),
+              label,
+            });
+          } catch (err) {
+            cached.conn.close();
+            if (!(err instanceof SessionFail)) throw err;
+          }
+          if (left.length === 0) return {};
+        }
+      }
+    }
     let lastDsn: Dsn | undefined;
     let lastThrottle = true;
     let connected = false;
@@ -176,7 +217,7 @@ export class SmtpAgent implements DeliveryAgent {
       connected = true;
       if (target.path !== undefined) target.host = cfg.get('myhostname');
       try {
-        left = await this.session(req, conn, dest, target, left, final, stats);
+        left = await this.session(req, conn, dest, target, left, final, stats, { store: storeFor(dest), label });
         lastDsn = undefined;
       } catch (err) {
         conn.close();
@@ -225,6 +266,7 @@ export class SmtpAgent implements DeliveryAgent {
     rcpts: Recipient[],
     final: boolean,
     stats: MsgStats,
+    reuse?: { cached?: CachedSession<Features>; store: boolean; label: string },
   ): Promise<Recipient[]> {
     const cfg = this.ctx.cfg;
     const namaddr = `${target.host}[${target.addr}]`;
@@ -252,91 +294,100 @@ export class SmtpAgent implements DeliveryAgent {
       }
     };
 
-    // Greeting.
-    let r = await read('receiving the initial server greeting', this.timeMs('helo_timeout', 300));
-    if (Math.floor(r.code / 100) !== 2) {
-      throw new SessionFail(remote(r, `host ${namaddr} refused to talk to me: ${said(r)}`), true);
-    }
-    const heloName = this.param('helo_name') || cfg.get('myhostname');
-    const hello = async (): Promise<Features> => {
-      const verb = this.lmtp ? 'LHLO' : 'EHLO';
-      conn.write(`${verb} ${heloName}\r\n`);
-      let h = await read(`performing the ${verb} handshake`, this.timeMs('helo_timeout', 300));
-      if (Math.floor(h.code / 100) !== 2) {
-        if (this.lmtp || Math.floor(h.code / 100) === 4) throw new SessionFail(remote(h, `host ${namaddr} refused to talk to me: ${said(h)}`), true);
-        conn.write(`HELO ${heloName}\r\n`);
-        h = await read('performing the HELO handshake', this.timeMs('helo_timeout', 300));
-        if (Math.floor(h.code / 100) !== 2) throw new SessionFail(remote(h, `host ${namaddr} refused to talk to me: ${said(h)}`), true);
-        return { pipelining: false, size: undefined, eightbit: false, dsn: false, starttls: false, auth: undefined, smtputf8: false };
+    // Greeting, EHLO, STARTTLS, AUTH: not again on a reused session.
+    const handshake = async (): Promise<Features> => {
+      // Greeting.
+      let r = await read('receiving the initial server greeting', this.timeMs('helo_timeout', 300));
+      if (Math.floor(r.code / 100) !== 2) {
+        throw new SessionFail(remote(r, `host ${namaddr} refused to talk to me: ${said(r)}`), true);
       }
-      const f: Features = { pipelining: false, size: undefined, eightbit: false, dsn: false, starttls: false, auth: undefined, smtputf8: false };
-      for (const line of h.lines.slice(1)) {
-        const words = line.slice(4).trim().split(/[\s=]+/);
-        const kw = (words[0] ?? '').toUpperCase();
-        if (kw === 'PIPELINING') f.pipelining = true;
-        else if (kw === 'SIZE') f.size = words[1] ? Number(words[1]) : 0;
-        else if (kw === '8BITMIME') f.eightbit = true;
-        else if (kw === 'DSN') f.dsn = true;
-        else if (kw === 'STARTTLS') f.starttls = true;
-        else if (kw === 'SMTPUTF8') f.smtputf8 = true;
-        else if (kw === 'AUTH') f.auth = [...(f.auth ?? []), ...words.slice(1).map((w) => w.toUpperCase())];
+      const heloName = this.param('helo_name') || cfg.get('myhostname');
+      const hello = async (): Promise<Features> => {
+        const verb = this.lmtp ? 'LHLO' : 'EHLO';
+        conn.write(`${verb} ${heloName}\r\n`);
+        let h = await read(`performing the ${verb} handshake`, this.timeMs('helo_timeout', 300));
+        if (Math.floor(h.code / 100) !== 2) {
+          if (this.lmtp || Math.floor(h.code / 100) === 4) throw new SessionFail(remote(h, `host ${namaddr} refused to talk to me: ${said(h)}`), true);
+          conn.write(`HELO ${heloName}\r\n`);
+          h = await read('performing the HELO handshake', this.timeMs('helo_timeout', 300));
+          if (Math.floor(h.code / 100) !== 2) throw new SessionFail(remote(h, `host ${namaddr} refused to talk to me: ${said(h)}`), true);
+          return { pipelining: false, size: undefined, eightbit: false, dsn: false, starttls: false, auth: undefined, smtputf8: false };
+        }
+        const f: Features = { pipelining: false, size: undefined, eightbit: false, dsn: false, starttls: false, auth: undefined, smtputf8: false };
+        for (const line of h.lines.slice(1)) {
+          const words = line.slice(4).trim().split(/[\s=]+/);
+          const kw = (words[0] ?? '').toUpperCase();
+          if (kw === 'PIPELINING') f.pipelining = true;
+          else if (kw === 'SIZE') f.size = words[1] ? Number(words[1]) : 0;
+          else if (kw === '8BITMIME') f.eightbit = true;
+          else if (kw === 'DSN') f.dsn = true;
+          else if (kw === 'STARTTLS') f.starttls = true;
+          else if (kw === 'SMTPUTF8') f.smtputf8 = true;
+          else if (kw === 'AUTH') f.auth = [...(f.auth ?? []), ...words.slice(1).map((w) => w.toUpperCase())];
+        }
+        return f;
+      };
+      let features = await hello();
+
+      // STARTTLS.
+      const level = this.tlsLevel();
+      let tls: TLSSocket | undefined;
+      if (level !== 'none' && features.starttls) {
+        conn.write('STARTTLS\r\n');
+        r = await read('receiving the STARTTLS response', this.timeMs('starttls_timeout', 300));
+        if (r.code === 220) {
+          const verify = level === 'verify' || level === 'secure';
+          try {
+            tls = await conn.startTls(this.tlsOptions(target, verify), this.timeMs('starttls_timeout', 300));
+          } catch {
+            throw new SessionFail({ status: '4.7.5', reason: 'Cannot start TLS: handshake failure' }, true);
+          }
+          if (verify && !tls.authorized) {
+            throw new SessionFail({ status: '4.7.5', reason: `Server certificate not verified` }, true);
+          }
+          this.logTls(tls, namaddrport, verify);
+          features = await hello();
+        } else if (level !== 'may') {
+          throw new SessionFail(remote(r, `TLS is required, but host ${namaddr} refused to start TLS: ${said(r)}`), true);
+        }
+      } else if (level === 'encrypt' || level === 'verify' || level === 'secure' || level === 'dane-only' || level === 'fingerprint') {
+        throw new SessionFail({ status: '4.7.4', reason: `TLS is required, but was not offered by host ${namaddr}` }, true);
       }
-      return f;
+
+      // AUTH.
+      if (this.flag('sasl_auth_enable') && this.saslMaps && features.auth) {
+        const cred = await lookupPassword(this.saslMaps, {
+          sender: req.sender,
+          senderDependent: cfg.bool('smtp_sender_dependent_authentication'),
+          host: target.host,
+          dest: dest.text,
+          recipientDelimiter: cfg.get('recipient_delimiter'),
+          lmtp: this.lmtp,
+        });
+        if (cred) {
+          const opts = tls ? this.param('sasl_tls_security_options') : this.param('sasl_security_options');
+          const mechs = chooseMechanisms(features.auth, opts, this.param('sasl_mechanism_filter'));
+          let res: Awaited<ReturnType<typeof authenticate>>;
+          try {
+            res = await authenticate(conn, mechs, cred, namaddr, this.flag('sasl_auth_soft_bounce'), this.timeMs('helo_timeout', 300));
+          } catch (err) {
+            return lost('performing the AUTH handshake', err);
+          }
+          if (!res.ok) {
+            const dsn: Dsn = res.reply
+              ? { status: res.status, reason: res.reason, dtype: 'smtp', dtext: said(res.reply), mtype: 'dns', mname: target.host }
+              : { status: res.status, reason: res.reason };
+            throw new SessionFail(dsn, true);
+          }
+        }
+      }
+      return features;
     };
-    let features = await hello();
-
-    // STARTTLS.
-    const level = this.tlsLevel();
-    let tls: TLSSocket | undefined;
-    if (level !== 'none' && features.starttls) {
-      conn.write('STARTTLS\r\n');
-      r = await read('receiving the STARTTLS response', this.timeMs('starttls_timeout', 300));
-      if (r.code === 220) {
-        const verify = level === 'verify' || level === 'secure';
-        try {
-          tls = await conn.startTls(this.tlsOptions(target, verify), this.timeMs('starttls_timeout', 300));
-        } catch {
-          throw new SessionFail({ status: '4.7.5', reason: 'Cannot start TLS: handshake failure' }, true);
-        }
-        if (verify && !tls.authorized) {
-          throw new SessionFail({ status: '4.7.5', reason: `Server certificate not verified` }, true);
-        }
-        this.logTls(tls, namaddrport, verify);
-        features = await hello();
-      } else if (level !== 'may') {
-        throw new SessionFail(remote(r, `TLS is required, but host ${namaddr} refused to start TLS: ${said(r)}`), true);
-      }
-    } else if (level === 'encrypt' || level === 'verify' || level === 'secure' || level === 'dane-only' || level === 'fingerprint') {
-      throw new SessionFail({ status: '4.7.4', reason: `TLS is required, but was not offered by host ${namaddr}` }, true);
-    }
-
-    // AUTH.
-    if (this.flag('sasl_auth_enable') && this.saslMaps && features.auth) {
-      const cred = await lookupPassword(this.saslMaps, {
-        sender: req.sender,
-        senderDependent: cfg.bool('smtp_sender_dependent_authentication'),
-        host: target.host,
-        dest: dest.text,
-        recipientDelimiter: cfg.get('recipient_delimiter'),
-        lmtp: this.lmtp,
-      });
-      if (cred) {
-        const opts = tls ? this.param('sasl_tls_security_options') : this.param('sasl_security_options');
-        const mechs = chooseMechanisms(features.auth, opts, this.param('sasl_mechanism_filter'));
-        let res: Awaited<ReturnType<typeof authenticate>>;
-        try {
-          res = await authenticate(conn, mechs, cred, namaddr, this.flag('sasl_auth_soft_bounce'), this.timeMs('helo_timeout', 300));
-        } catch (err) {
-          return lost('performing the AUTH handshake', err);
-        }
-        if (!res.ok) {
-          const dsn: Dsn = res.reply
-            ? { status: res.status, reason: res.reason, dtype: 'smtp', dtext: said(res.reply), mtype: 'dns', mname: target.host }
-            : { status: res.status, reason: res.reason };
-          throw new SessionFail(dsn, true);
-        }
-      }
-    }
+    let features: Features;
+    if (reuse?.cached) {
+      features = reuse.cached.features;
+      stats.reuseCount = reuse.cached.reuseCount;
+    } else features = await handshake();
 
     // The mail transaction.
     stats.connSetupDone = timeVal(this.ctx.clock());
@@ -497,8 +548,30 @@ export class SmtpAgent implements DeliveryAgent {
         }
       }
     }
-    this.quit(conn);
+    this.release(conn, dest, target, features, stats, reuse);
     return keep;
+  }
+
+  /** After a transaction: into the connection cache when wanted and not expired, else QUIT. */
+  private release(
+    conn: SmtpConn,
+    dest: Destination,
+    target: Target,
+    features: Features,
+    stats: MsgStats,
+    reuse: { cached?: CachedSession<Features>; store: boolean; label: string } | undefined,
+  ): void {
+    const now = this.ctx.clock();
+    const born = reuse?.cached?.born ?? now;
+    const uses = stats.reuseCount + 1;
+    const countLimit = Number.parseInt(this.param('connection_reuse_count_limit'), 10) || 0;
+    const expired = now - born >= this.timeMs('connection_reuse_time_limit', 300) || (countLimit > 0 && uses >= countLimit);
+    if (!reuse?.store || expired || !conn.alive) {
+      this.quit(conn);
+      return;
+    }
+    const s: CachedSession<Features> = { conn, dest, target, features, reuseCount: uses, born };
+    this.cache.put(reuse.label, s, this.timeMs('connection_cache_time_limit', 2), (c) => this.quit(c));
   }
 
   private quit(conn: SmtpConn): void {
