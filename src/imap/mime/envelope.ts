@@ -22,26 +22,24 @@ export interface Envelope {
   messageId: string | null;
 }
 
-const ADDRESS_FIELDS: Record<string, 'from' | 'sender' | 'replyTo' | 'to' | 'cc' | 'bcc'> = {
-  from: 'from',
-  sender: 'sender',
-  'reply-to': 'replyTo',
-  to: 'to',
-  cc: 'cc',
-  bcc: 'bcc',
-};
-const STRING_FIELDS: Record<string, 'date' | 'subject' | 'inReplyTo' | 'messageId'> = {
-  date: 'date',
-  subject: 'subject',
-  'in-reply-to': 'inReplyTo',
-  'message-id': 'messageId',
-};
-
-const envelopeCache = new WeakMap<MimePart, Envelope>();
+const ADDRESS_FIELDS = new Map<string, 'from' | 'sender' | 'replyTo' | 'to' | 'cc' | 'bcc'>([
+  ['from', 'from'],
+  ['sender', 'sender'],
+  ['reply-to', 'replyTo'],
+  ['to', 'to'],
+  ['cc', 'cc'],
+  ['bcc', 'bcc'],
+]);
+const STRING_FIELDS = new Map<string, 'date' | 'subject' | 'inReplyTo' | 'messageId'>([
+  ['date', 'date'],
+  ['subject', 'subject'],
+  ['in-reply-to', 'inReplyTo'],
+  ['message-id', 'messageId'],
+]);
 
 /** The envelope fields of a message part's header (the root, or the child of a message/rfc822 part). */
 export function envelopeData(part: MimePart, raw: Buffer): Envelope {
-  let env = envelopeCache.get(part);
+  let env = part.cache.envelope as Envelope | undefined;
   if (env) return env;
   env = {
     date: null,
@@ -56,17 +54,17 @@ export function envelopeData(part: MimePart, raw: Buffer): Envelope {
     messageId: null,
   };
   for (const f of part.headers) {
-    const a = ADDRESS_FIELDS[f.lower];
+    const a = ADDRESS_FIELDS.get(f.lower);
     if (a !== undefined) {
       const list = parseAddressList(fieldValue(raw, f));
       const prev = env[a];
       env[a] = prev === null ? list : prev.concat(list);
       continue;
     }
-    const s = STRING_FIELDS[f.lower];
+    const s = STRING_FIELDS.get(f.lower);
     if (s !== undefined) env[s] = headerString(fieldValue(raw, f));
   }
-  envelopeCache.set(part, env);
+  part.cache.envelope = env;
   return env;
 }
 

@@ -77,6 +77,8 @@ export interface MimePart {
   location: string | null;
   /** Child parts of a multipart, or the one encapsulated message of message/rfc822. */
   children: MimePart[];
+  /** Values computed on first use (sizes, envelope); not part of the parse result. */
+  cache: { header?: Sizes; body?: Sizes; envelope?: unknown };
 }
 
 interface Boundary {
@@ -125,6 +127,7 @@ function newPart(parent: MimePart | null, start: number): MimePart {
     language: null,
     location: null,
     children: [],
+    cache: {},
   };
 }
 
@@ -482,21 +485,13 @@ export function rangeSizes(raw: Buffer, start: number, end: number): Sizes {
   return { physical: end - start, virtual: end - start + bare, lines };
 }
 
-const sizeCache = new WeakMap<MimePart, { header: Sizes; body: Sizes }>();
-
 export function headerSizes(raw: Buffer, part: MimePart): Sizes {
-  return cachedSizes(raw, part).header;
+  if (part.cache.header === undefined) part.cache.header = rangeSizes(raw, part.start, part.bodyStart);
+  return part.cache.header;
 }
 export function bodySizes(raw: Buffer, part: MimePart): Sizes {
-  return cachedSizes(raw, part).body;
-}
-function cachedSizes(raw: Buffer, part: MimePart): { header: Sizes; body: Sizes } {
-  let s = sizeCache.get(part);
-  if (!s) {
-    s = { header: rangeSizes(raw, part.start, part.bodyStart), body: rangeSizes(raw, part.bodyStart, part.end) };
-    sizeCache.set(part, s);
-  }
-  return s;
+  if (part.cache.body === undefined) part.cache.body = rangeSizes(raw, part.bodyStart, part.end);
+  return part.cache.body;
 }
 
 /** Header fields of a part whose lowercase name is `lower`, in order. */

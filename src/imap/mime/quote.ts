@@ -22,8 +22,12 @@ export function literal(s: string): string {
   return `{${s.length}}\r\n${s}`;
 }
 
+/** Nothing to escape or drop: printable ASCII without quote or backslash. */
+const PLAIN = /^[\x01-\x09\x0b\x0c\x0e-\x21\x23-\x5b\x5d-\x7f]*$/;
+
 /** A quoted string with CR, LF and 8-bit bytes dropped. */
 export function quoted(s: string): string {
+  if (PLAIN.test(s)) return `"${s}"`;
   let out = '"';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -37,6 +41,7 @@ export function quoted(s: string): string {
 /** NIL, a quoted string or a literal. */
 export function nstring(s: string | null | undefined): string {
   if (s === null || s === undefined) return 'NIL';
+  if (PLAIN.test(s)) return `"${s}"`;
   let escapes = 0;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

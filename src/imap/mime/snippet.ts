@@ -54,7 +54,8 @@ export function htmlToText(html: string): string {
       const cp = e[1] === 'x' || e[1] === 'X' ? Number.parseInt(e.slice(2), 16) : Number.parseInt(e.slice(1), 10);
       return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
     }
-    return ENTITIES[e.toLowerCase()] ?? m;
+    const name = e.toLowerCase();
+    return Object.hasOwn(ENTITIES, name) ? ENTITIES[name]! : m;
   });
 }
 
