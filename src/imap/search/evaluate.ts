@@ -208,6 +208,7 @@ async function matches(node: SearchNode, msg: SearchMessage, ctx: EvaluateContex
       return node.op === 'larger' ? size > node.n : size < node.n;
     }
     case 'header': {
+      // HEADER "" matches the lines that have no colon (their name is empty), as in Dovecot
       const values = await loaded.headers(node.name);
       if (values.length === 0) return false;
       if (node.value === '') return true;
