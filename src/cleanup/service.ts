@@ -33,6 +33,9 @@ import { type CleanupConfig, type CleanupSettings, readCleanupSettings } from '.
 import { cleanupStrerror } from './strerror.js';
 import { type CleanupLog, CleanupState, FLAG_END_SEEN, STAT_MASK_CANT_BOUNCE, STAT_MASK_INCOMPLETE } from './state.js';
 import { cleanupEnvelope } from './envelope.js';
+import type { Milters } from '../milter/milters.js';
+import { cleanupMilterInspect, cleanupMilterOk } from './milter.js';
+import { cleanupMilterEdits } from './milter-edit.js';
 
 export interface CleanupServiceOptions {
   /** Tables (default: none; see maps-open.ts for opening the configured ones). */
@@ -65,6 +68,7 @@ export class PosternCleanupSession implements CleanupSession {
   private inContent = false;
   private extracted: Array<[number, string]> = [];
   private done = false;
+  private milters: Milters | undefined;
 
   constructor(
     private readonly settings: CleanupSettings,
@@ -91,6 +95,8 @@ export class PosternCleanupSession implements CleanupSession {
   }
 
   private async drain(): Promise<void> {
+    // Yield first: a drain that finished synchronously would clear `draining` before putRecord() sets it.
+    await undefined;
     try {
       while (this.pending.length > 0) {
         const batch = this.pending;
@@ -137,6 +143,12 @@ export class PosternCleanupSession implements CleanupSession {
     if (options.notify) this.putRecord(Rec.ATTR, `notify_flags=${options.notify}`);
     if (options.orcpt !== undefined) this.putRecord(Rec.ATTR, `dsn_orig_rcpt=${options.orcpt}`);
     this.putRecord(Rec.RCPT, address);
+  }
+
+  /** The mail source's filters (smtpd_milters): cleanup sends them the content at the end (milter_send). */
+  setMilters(milters: Milters): void {
+    this.milters = milters;
+    this.state.milterContent = [];
   }
 
   /** HOLD / DISCARD decided by the client (smtpd access map actions). */
@@ -189,6 +201,15 @@ export class PosternCleanupSession implements CleanupSession {
       if ((st.flags & FLAG_END_SEEN) === 0) st.errs |= CleanupStat.BAD;
     }
     if (st.flags & CleanupFlag.DISCARD) st.errs = 0;
+    if (this.milters && cleanupMilterOk(st)) {
+      try {
+        await cleanupMilterInspect(st, this.milters, cleanupMilterEdits(st));
+      } catch (err) {
+        this.log.warn(`${this.queueId}: ${(err as Error).message}`);
+        st.errs |= CleanupStat.WRITE;
+      }
+    }
+    st.milterContent = undefined;
     if (st.outOk()) {
       // cleanup_final(): the real sizes, in place.
       const size = formatSize([st.xtraOffset - st.dataOffset, st.dataOffset, st.rcptCount, st.qmgrOpts, st.contLength, st.smtputf8]);

@@ -65,6 +65,8 @@ export class CleanupState {
   hopCount = 0;
   resent = '';
   autoHdrs: string[] = [];
+  /** Content records as written (N/L), kept for the mail filters when milters are attached. */
+  milterContent: Array<['N' | 'L', string]> | undefined;
   reason: string | undefined;
   smtpReply: string | undefined;
   filter: string | undefined;
@@ -99,12 +101,15 @@ export class CleanupState {
     const limit = this.cfg.lineLimit;
     let s = data;
     let ok = true;
+    const keep = text && this.milterContent !== undefined && this.dataOffset >= 0 && this.xtraOffset < 0 ? this.milterContent : undefined;
     while (ok) {
       if (text && s.length > limit) {
         ok = this.writer.put(Rec.CONT, s.slice(0, limit));
+        keep?.push(['L', s.slice(0, limit)]);
         s = s.slice(limit);
       } else {
         ok = this.writer.put(type, s);
+        keep?.push([type === Rec.CONT ? 'L' : 'N', s]);
         break;
       }
     }

@@ -32,6 +32,8 @@ import { smtpTokenize } from './syntax.js';
 import { quote822Local } from './tok822.js';
 import { cEscape, isHeader, printable, validUtf8 } from './text.js';
 import type { TlsServer } from './tls.js';
+import type { Milters } from '../milter/milters.js';
+import { checkMilterReply, setupMilters } from './milter.js';
 
 /** Non-I/O exceptions that end or restart the protocol loop. */
 export class SessionJump {
@@ -69,6 +71,18 @@ export class SmtpdSession {
   bdatPending = 0;
   /** The BDAT line splitter of the current transaction. */
   bdatLines: unknown;
+  /** The session's mail filters (smtpd_milters), see milter.ts. */
+  milters: Milters | undefined;
+  /** A milter_mail_event() was sent: the next mail_reset() aborts the filters' message. */
+  milterNeedAbort = false;
+  /** The restriction reply a rejected recipient got, for {rcpt_*} macros (SMFIP_RCPT_REJ). */
+  milterRejectText: string | undefined;
+  /** Resolve an address for the {mail_*}/{rcpt_*} macros before an event (set by setupMilters). */
+  milterResolve: (addr: string) => Promise<void> = async () => {};
+  /** The milter's answer to the last HELO/EHLO (a 5xx trims the EHLO list). */
+  milterHeloReply: string | undefined;
+  /** Concurrent connections from this client (anvil), for {client_connections}. */
+  clientConnections = 0;
   /** Per-command success/total counters for the disconnect line. */
   private readonly stats = new Map<string, { ok: number; total: number }>();
 
@@ -145,7 +159,10 @@ export class SmtpdSession {
   // --- resets ---
 
   heloReset(): void {
-    this.state.heloName = undefined;
+    if (this.state.heloName !== undefined) {
+      this.state.heloName = undefined;
+      this.milters?.abort();
+    }
   }
 
   chatReset(): void {
@@ -169,6 +186,10 @@ export class SmtpdSession {
     st.err = 0;
     st.queueId = undefined;
     st.sender = undefined;
+    if (this.milterNeedAbort) {
+      this.milters?.abort();
+      this.milterNeedAbort = false;
+    }
     st.verpDelims = undefined;
     st.savedFlags = 0;
     st.saslSender = undefined;
@@ -225,9 +246,11 @@ export class SmtpdSession {
     });
     this.log.info(`connect from ${st.namaddr}`);
     await this.evalClientLists();
+    this.milters = setupMilters(this);
     try {
       await this.proto();
     } finally {
+      this.milters?.close();
       this.log.info(`disconnect from ${st.namaddr}${this.formatStats()}`);
       this.stream.close();
     }
@@ -300,6 +323,7 @@ export class SmtpdSession {
     this.chatReset();
     await this.mailReset();
     this.rcptReset();
+    this.milters?.discEvent();
   }
 
 
@@ -328,7 +352,7 @@ export class SmtpdSession {
       await this.reply(err);
       st.errorCount++;
     } else {
-      await this.reply(`220 ${s.banner}`);
+      await this.milterConnect();
     }
 
     for (;;) {
@@ -391,7 +415,9 @@ export class SmtpdSession {
       }
       if (!cmd) {
         this.count('UNKNOWN', false);
-        await this.reply('500 5.5.2 Error: command not recognized');
+        let merr: string | undefined;
+        if (this.milters && (merr = await this.milters.unknownEvent(argv[0].str)) !== undefined) merr = checkMilterReply(this, merr);
+        await this.reply(merr ?? '500 5.5.2 Error: command not recognized');
         st.errorMask |= MailError.PROTOCOL;
         st.errorCount++;
         continue;
@@ -424,6 +450,32 @@ export class SmtpdSession {
       if (status !== 0) st.errorCount++;
       if (cmd.flags & FLAG_LIMIT && st.junkCmds++ > s.junkCommandLimit) st.errorCount++;
       if (cmd.action === quitCmd) break;
+    }
+  }
+
+  /**
+   * The greeting after a milter CONNECT event: 554 for a hard reject, 421
+   * for a shutdown, else the banner (a temporary reject persists and
+   * answers MAIL FROM and later commands).
+   */
+  private async milterConnect(): Promise<void> {
+    const st = this.state;
+    const s = this.settings;
+    let err: string | undefined;
+    if (this.milters) {
+      const family = st.addrFamily === 2 ? 4 : st.addrFamily === 10 ? 6 : st.addrFamily === 1 ? 1 : st.addrFamily;
+      err = await this.milters.connEvent(st.name, st.addr, st.port !== 'unknown' ? st.port : '0', family);
+      if (err !== undefined) err = checkMilterReply(this, err);
+    }
+    if (err?.[0] === '5') {
+      st.errorMask |= MailError.POLICY;
+      await this.reply(`554 ${s.myhostname} ESMTP not accepting connections`);
+      st.errorCount++;
+    } else if (err?.startsWith('421')) {
+      st.errorMask |= MailError.POLICY;
+      await this.reply(`421 ${s.myhostname} Service unavailable - try again later`);
+    } else {
+      await this.reply(`220 ${s.banner}`);
     }
   }
 

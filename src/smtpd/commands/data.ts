@@ -15,7 +15,9 @@
  *   "550 5.5.2 HOST Error: bare <LF> received" after the message.
  * RFC 5321 §4.1.1.4, RFC 3030 (CHUNKING/BDAT).
  */
-import { CleanupStat } from '../../cleanup/types.js';
+import { CleanupFlag, type CleanupSession, CleanupStat } from '../../cleanup/types.js';
+import type { Milters } from '../../milter/milters.js';
+import { checkMilterReply, miltersActive } from '../milter.js';
 import type { SmtpdSession } from '../session.js';
 import { BARE_LF_REPLY_REJECT, BARE_LF_WANT_STD_EOD, EHLO } from '../settings.js';
 import { AFTER_BDAT, AFTER_DATA, AFTER_EOM, BDAT_ERROR, BDAT_OK, FLAG_SMTPUTF8, MailError } from '../state.js';
@@ -65,10 +67,22 @@ function out(s: SmtpdSession, line: string, continued = false): void {
   s.state.cleanup?.writeLine(Buffer.from(line, 'latin1'), continued);
 }
 
+/** The milter DATA event; a reject is logged and returned as the reply. */
+async function milterData(s: SmtpdSession): Promise<string | undefined> {
+  const milters = miltersActive(s);
+  const merr = milters ? await milters.dataEvent() : undefined;
+  return merr !== undefined ? checkMilterReply(s, merr) : undefined;
+}
+
 /** common_pre_message_handling(): our Received: header. */
 function preMessage(s: SmtpdSession): void {
   const st = s.state;
   const set = s.settings;
+  // Hand the filters to cleanup for the content (milter_send), with the milter HOLD/DISCARD flags.
+  const c = st.cleanup as (CleanupSession & { setMilters?(m: Milters): void; setExtraFlags?(f: number): void }) | undefined;
+  const milters = miltersActive(s);
+  if (c && milters) c.setMilters?.(milters);
+  if (c && st.savedFlags & (CleanupFlag.HOLD | CleanupFlag.DISCARD) && s.milters) c.setExtraFlags?.(st.savedFlags);
   const withProto = st.flags & FLAG_SMTPUTF8 ? 'UTF8SMTP' : st.protocol;
   out(s, `Received: from ${st.heloName ?? st.name} (${st.name} [${st.rfcAddr}])`);
   let rfc3848Sess = '';
@@ -129,7 +143,7 @@ export async function dataCmd(s: SmtpdSession, argv: SmtpToken[]): Promise<numbe
     await s.reply('501 5.5.4 Syntax: DATA');
     return -1;
   }
-  const err = await s.checks.data(st);
+  const err = (await s.checks.data(st)) ?? (await milterData(s));
   if (err !== undefined) {
     await s.reply(err);
     return -1;
@@ -390,7 +404,7 @@ export async function bdatCmd(s: SmtpdSession, argv: SmtpToken[]): Promise<numbe
       }
       return skipBdat(s, size, last, '554 5.5.1 Error: no valid recipients');
     }
-    const err = await s.checks.data(st);
+    const err = (await s.checks.data(st)) ?? (await milterData(s));
     if (err !== undefined) return skipBdat(s, size, last, err);
   }
   const limit = set.messageSizeLimit;

@@ -9,6 +9,7 @@ import { EHLO, strEhloMask } from '../settings.js';
 import { MailError } from '../state.js';
 import type { SmtpToken } from '../syntax.js';
 import { neuter, printable } from '../text.js';
+import { checkMilterReply, miltersActive } from '../milter.js';
 
 /** Characters Postfix replaces in HELO names before logging them (NEUTER_CHARACTERS). */
 export const NEUTER_CHARACTERS = ' <>()\\";@';
@@ -36,6 +37,20 @@ async function helloCommon(s: SmtpdSession, argv: SmtpToken[], ehlo: boolean): P
       return -1;
     }
   }
+  // Milter HELO event: a 421 answers now; other rejects persist in the filter and answer MAIL FROM.
+  const milters = miltersActive(s);
+  let merr: string | undefined;
+  if (milters && (merr = await milters.heloEvent(arg)) !== undefined) {
+    const saved = st.heloName;
+    st.heloName = arg;
+    merr = checkMilterReply(s, merr);
+    st.heloName = saved;
+    if (merr?.startsWith('421')) {
+      await s.reply(merr);
+      return -1;
+    }
+  }
+  s.milterHeloReply = merr;
   if (st.heloName !== undefined) s.heloReset();
   s.chatReset();
   await s.mailReset();
@@ -59,7 +74,8 @@ export async function ehloCmd(s: SmtpdSession, argv: SmtpToken[]): Promise<numbe
   const st = s.state;
   const set = s.settings;
   if (st.protocol.toUpperCase() !== 'ESMTP') st.protocol = 'ESMTP';
-  const discard = st.ehloDiscardMask;
+  // Sendmail compatibility: after a milter 5xx, announce ENHANCEDSTATUSCODES only.
+  const discard = s.milterHeloReply?.[0] === '5' ? st.ehloDiscardMask | ~EHLO.ENHANCEDSTATUSCODES : st.ehloDiscardMask;
   if ((discard & EHLO.ENHANCEDSTATUSCODES) === 0 && discard && !(discard & EHLO.SILENT)) {
     s.log.info(`discarding EHLO keywords: ${strEhloMask(discard)}`);
   }

@@ -15,6 +15,7 @@ import type { SmtpdSession } from '../session.js';
 import { EHLO } from '../settings.js';
 import { FLAG_SMTPUTF8, MailError, XF_CLIENT_MASK, XF_DOMAIN } from '../state.js';
 import { extractAddrSyntax, type SmtpToken, TOK_ERROR } from '../syntax.js';
+import { checkMilterReply, milterArgs, miltersActive } from '../milter.js';
 import { allAscii, allDigits, allPrint, printable, strcaseeq, uxtextUnquote, xtextUnquote } from '../text.js';
 
 const DSN_NOTIFY: Record<string, number> = { NEVER: 1, SUCCESS: 2, FAILURE: 4, DELAY: 8 };
@@ -200,6 +201,22 @@ export async function mailCmd(s: SmtpdSession, argv: SmtpToken[]): Promise<numbe
       return -1;
     }
   }
+  const milters = miltersActive(s);
+  if (milters) {
+    // The filter sees the new sender in its macros and in the reject log line.
+    s.milterNeedAbort = true;
+    const saved = st.sender;
+    st.sender = addr;
+    await s.milterResolve(addr);
+    let merr = await milters.mailEvent(milterArgs(argv, 2));
+    if (merr !== undefined) merr = checkMilterReply(s, merr);
+    st.sender = saved;
+    if (merr !== undefined) {
+      await s.mailReset();
+      await s.reply(merr);
+      return -1;
+    }
+  }
   const rwErr = await s.checks.rewrite(st);
   if (rwErr !== undefined) {
     await s.mailReset();
@@ -230,8 +247,8 @@ export async function openStream(s: SmtpdSession): Promise<number> {
   const transp = set.receiveOverride.toLowerCase();
   if (/no_address_mappings/.test(transp)) flags &= ~(CleanupFlag.BCC_OK | CleanupFlag.MAP_OK);
   if (/no_header_body_checks/.test(transp)) flags &= ~CleanupFlag.FILTER;
-  // No smtpd_milters support yet: like Postfix without milters, tell cleanup not to run non_smtpd_milters.
-  flags &= ~CleanupFlag.MILTER;
+  // Without smtpd_milters, cleanup must not run non_smtpd_milters on SMTP mail (smtpd.c setup_milters).
+  if (!s.milters) flags &= ~CleanupFlag.MILTER;
   flags |= CleanupFlag.SMTP_REPLY;
   if (st.flags & FLAG_SMTPUTF8) flags |= CleanupFlag.SMTPUTF8;
   try {
@@ -365,7 +382,19 @@ export async function rcptCmd(s: SmtpdSession, argv: SmtpToken[]): Promise<numbe
     await s.reply('553 5.6.7 Must declare SMTPUTF8 to send unicode address');
     return -1;
   }
-  const err = await s.checks.rcpt(st, addr);
+  let err = await s.checks.rcpt(st, addr);
+  const milters = miltersActive(s);
+  if (milters) {
+    // Filters that asked for rejected recipients (SMFIP_RCPT_REJ) hear those too.
+    const saved = st.recipient;
+    st.recipient = addr;
+    s.milterRejectText = err;
+    if (err === undefined) await s.milterResolve(addr);
+    const merr = await milters.rcptEvent(milterArgs(argv, 2), err !== undefined);
+    if (err === undefined && merr !== undefined) err = checkMilterReply(s, merr);
+    s.milterRejectText = undefined;
+    st.recipient = saved;
+  }
   if (err !== undefined) {
     await s.reply(err);
     return -1;
