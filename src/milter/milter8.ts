@@ -75,7 +75,7 @@ export interface MilterEdits {
 /** One content record of the queue file message segment. */
 export type ContentRecord = ['N' | 'L', string];
 
-export const enum State {
+export enum State {
   CLOSED = 0,
   READY = 1,
   ERROR = 2,
@@ -809,7 +809,7 @@ export function headerLabelLength(line: string): number {
   let i = 0;
   for (; i < line.length; i++) {
     const c = line.charCodeAt(i);
-    if (c === 58) return i > 0 ? i : 0; // ':'
+    if (c === 58) return i; // ":" (i is 0 for a line starting with ":")
     if (c === 32 || c === 9) {
       let j = i;
       while (line[j] === ' ' || line[j] === '\t') j++;

@@ -141,7 +141,7 @@ describe('milter differential: Postern smtpd vs real Postfix smtpd', { skip: usa
       const realReplies = normReplies(await runDialogue(realPort, sc.steps, { timeoutMs: 3000 }));
       const ourReplies = normReplies(await runDialogue(ours.port, sc.steps, { timeoutMs: 3000 }));
       // Let both sides finish QUIT/close handling.
-      await real.waitLog(new RegExp(`disconnect from [^\\n]*\\n(?![\\s\\S]*connect from)`), 3000);
+      await real.waitLog(/disconnect from [^\n]*\n(?![\s\S]*connect from)/, 3000);
       await new Promise((r) => setTimeout(r, 300));
       assert.deepEqual(ourReplies, realReplies, 'SMTP replies');
       assert.deepEqual(normPackets(ourMilter.received, ourMilter.port), normPackets(realMilter.received, realMilter.port), 'milter packets');
