@@ -41,6 +41,7 @@ import type { CleanupService } from '../cleanup/types.js';
 import type { ForwardSink } from '../delivery/local/local.js';
 import type { DnsResolver } from '../delivery/smtp/dns.js';
 import { RecipientStatus } from '../delivery/status.js';
+import { verpSender } from '../delivery/verp.js';
 import { type Clock, type DeliveryRequest, type Dsn, type MsgStats, type Recipient, type StatusReporter, timeVal } from '../delivery/types.js';
 import { FlushStat, flushAdd } from '../flush/logfile.js';
 import { Maillog, mailTask } from '../log/maillog.js';
@@ -573,7 +574,8 @@ export class QueueManager {
     let entry: Entry | undefined;
     for (const b of bound) {
       const q = b.queue!;
-      const limit = q.transport.recipientLimit;
+      // A VERP message goes out one recipient per delivery (message->single_rcpt).
+      const limit = msg.env.verp ? 1 : q.transport.recipientLimit;
       if (!entry || entry.queue !== q || (limit > 0 && entry.recipients.length >= limit)) {
         entry = { message: msg, queue: q, recipients: [] };
         q.todo.push(entry);
@@ -630,7 +632,7 @@ export class QueueManager {
       queuePath: msg.path,
       transport: t.entry.service,
       nexthop: q.nexthop,
-      sender: msg.sender,
+      sender: msg.env.verp && msg.sender !== '' ? verpSender(msg.env.verp, msg.sender, entry.recipients[0]!.address) : msg.sender,
       recipients: entry.recipients,
       arrival: msg.arrival,
       dataSize: msg.dataSize,

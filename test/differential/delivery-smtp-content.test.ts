@@ -4,13 +4,16 @@
  * from ours with the same smtp_generic_maps, smtp_header_checks and
  * smtp_body_checks: envelope sender and recipients, and the message bytes
  * (header addresses rewritten and refolded, REPLACE/PREPEND/IGNORE/STRIP),
- * and the action log lines. Normalised: the Received: header each system's
+ * and the action log lines; and VERP (sendmail -XV): one delivery per
+ * recipient with the sender rewritten. Normalised: the Received: header each system's
  * pickup adds (queue ID, date, host) and queue IDs in log lines.
  */
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { CleanupFlag } from '../../src/cleanup/types.js';
+import { Rec } from '../../src/queue/record.js';
 import { deliveryInstance } from '../helpers/delivery-instance.js';
 import { startPeer } from '../helpers/delivery-smtp-peer.js';
 import { tempDir } from '../helpers/postfix-diff.js';
@@ -108,6 +111,48 @@ describe('smtp content rewriting vs real Postfix', { skip }, () => {
       assert.match(ourData, /^To: alice@public\.test, "Bob Person" <bob@public\.test>,\r\n\t/m);
       assert.deepEqual(actionLines(inst.log), actionLines(realLog));
       assert.ok(actionLines(realLog).length >= 4, realLog.join('\n'));
+    } finally {
+      await peer.close();
+    }
+  });
+
+  it('VERP (sendmail -XV): one transaction per recipient, MAIL FROM prefix+user=domain@origin', async () => {
+    const peer = await startPeer();
+    try {
+      const rcpts = ['alice@far.test', 'bob@other.test', 'carol@far.test'];
+      const rdir = join(t.dir, 'real-verp');
+      mkdirSync(rdir, { recursive: true });
+      const main = `relayhost = [127.0.0.1]:${peer.port}\nmydestination =\n`;
+      const real = startRealInstance(main, FULL_MASTER_CF);
+      try {
+        const r = real.tool('sendmail', ['-XV', '-f', 'owner@lists.test', ...rcpts], 'Subject: verp\n\nbody\n');
+        assert.equal(r.status, 0, r.stderr);
+        const end = Date.now() + 20_000;
+        while (Date.now() < end && (real.log().match(/status=sent/g)?.length ?? 0) < rcpts.length) await new Promise((res) => setTimeout(res, 50));
+      } finally {
+        await real.stop();
+      }
+      const realEnv = peer.mails.map((m) => `${m.from} -> ${m.to.join(',')}`).sort();
+      assert.equal(realEnv.length, rcpts.length, realEnv.join('\n'));
+
+      const odir = join(t.dir, 'ours-verp');
+      mkdirSync(odir, { recursive: true });
+      const inst = await deliveryInstance(odir, main);
+      const s = await inst.cleanup.open(CleanupFlag.FILTER | CleanupFlag.BCC_OK | CleanupFlag.MAP_OK);
+      s.setAttribute('rewrite_context', 'local');
+      s.setSender('owner@lists.test');
+      s.putRecord(Rec.VERP, '+=');
+      for (const r of rcpts) s.addRecipient(r, {});
+      // What pickup adds (cleanup refuses local mail without a Received: header).
+      const received = ['Received: by mx.example.test (Postfix, from userid 0)', `\tid ${s.queueId}; Mon, 23 Nov 2026 10:00:00 +0000`];
+      for (const l of [...received, 'Subject: verp', '', 'body']) s.writeLine(Buffer.from(l, 'latin1'));
+      assert.equal((await s.finish()).status, 0, inst.log.join('\n'));
+      const q = inst.qmgr();
+      await q.runOnce({ incoming: true, wait: true });
+      await q.close();
+      const ourEnv = peer.mails.slice(rcpts.length).map((m) => `${m.from} -> ${m.to.join(',')}`).sort();
+      assert.deepEqual(ourEnv, realEnv);
+      assert.ok(ourEnv.includes('owner+alice=far.test@lists.test -> alice@far.test'), ourEnv.join('\n'));
     } finally {
       await peer.close();
     }
