@@ -15,11 +15,13 @@ import { join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AuthService, startAuthService } from '../../src/auth/service.js';
 import {
+  type AuthSide,
+  authReplies,
   authTempDir,
-  maskTranscript,
+  MASTER_HANDSHAKE,
+  plainLogin,
   type RealDovecot,
   realDovecotRunnable,
-  runTranscript,
   type ScratchDir,
   scratchHeader,
   startRealDovecot,
@@ -29,24 +31,8 @@ import {
 import { type Slapd, slapdAvailable, startSlapd } from '../helpers/slapd-server.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../../fixtures/auth/ldap');
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-const HANDSHAKE: TranscriptStep[] = ['VERSION\t1\t2', 'CPID\t4242', { until: /^DONE$/ }];
-const MASTER: TranscriptStep[] = ['VERSION\t1\t0', { expect: 2 }];
-let ripN = 0;
-const login = (user: string, pass: string): TranscriptStep[] => [
-  ...HANDSHAKE,
-  `AUTH\t1\tPLAIN\tservice=smtp\trip=192.0.2.${++ripN}\tresp=${b64(`\0${user}\0${pass}`)}`,
-  { expect: 1 },
-];
 
-interface Side {
-  socket(name: string): string;
-}
 
-const run = async (side: Side, socket: string, steps: TranscriptStep[]) => {
-  const lines = maskTranscript(await runTranscript(side.socket(socket), steps));
-  return lines.slice(socket.endsWith('userdb') || socket.endsWith('master') ? 2 : lines.indexOf('DONE') + 1);
-};
 
 const ldapModule = '/usr/lib/dovecot/modules/auth/libauthdb_ldap.so';
 const skip =
@@ -60,7 +46,7 @@ describe('ldap passdb/userdb: Postern vs real Dovecot', { skip }, () => {
   let slapd: Slapd;
   let real: RealDovecot;
   let ours: AuthService;
-  let oursSide: Side;
+  let oursSide: AuthSide;
 
   before(async () => {
     tmp = authTempDir('pl-');
@@ -102,15 +88,15 @@ describe('ldap passdb/userdb: Postern vs real Dovecot', { skip }, () => {
       ['someone@down.test', 'x'],
     ];
     for (const [u, p] of cases) {
-      const steps = login(u, p);
-      const [a, b] = await Promise.all([run(real, 'auth-postfix', steps), run(oursSide, 'auth-postfix', steps)]);
+      const steps = plainLogin(u, p);
+      const [a, b] = await Promise.all([authReplies(real, 'auth-postfix', steps), authReplies(oursSide, 'auth-postfix', steps)]);
       assert.deepEqual(b, a, `${u} / ${p}`);
     }
   });
 
   it('USER, PASS and LIST match', async () => {
     const steps: TranscriptStep[] = [
-      ...MASTER,
+      ...MASTER_HANDSHAKE,
       'USER\t1\talice@example.test\tservice=lmtp',
       { expect: 1 },
       'USER\t2\tbob@example.test\tservice=lmtp',
@@ -128,7 +114,7 @@ describe('ldap passdb/userdb: Postern vs real Dovecot', { skip }, () => {
       'LIST\t8',
       { until: /^DONE/ },
     ];
-    const [a, b] = await Promise.all([run(real, 'auth-userdb', steps), run(oursSide, 'auth-userdb', steps)]);
+    const [a, b] = await Promise.all([authReplies(real, 'auth-userdb', steps), authReplies(oursSide, 'auth-userdb', steps)]);
     assert.deepEqual(b, a);
   });
 });

@@ -15,11 +15,13 @@ import { after, before, describe, it } from 'node:test';
 import { SqliteDb } from '../../src/db/sqlite.js';
 import { type AuthService, startAuthService } from '../../src/auth/service.js';
 import {
+  type AuthSide,
+  authReplies,
   authTempDir,
-  maskTranscript,
+  MASTER_HANDSHAKE,
+  plainLogin,
   type RealDovecot,
   realDovecotRunnable,
-  runTranscript,
   type ScratchDir,
   scratchHeader,
   startRealDovecot,
@@ -28,25 +30,8 @@ import {
 } from '../helpers/dovecot-server.js';
 
 const FIXTURES = resolve(import.meta.dirname, '../../../fixtures/auth/sql');
-const b64 = (s: string) => Buffer.from(s).toString('base64');
-const HANDSHAKE: TranscriptStep[] = ['VERSION\t1\t2', 'CPID\t4242', { until: /^DONE$/ }];
-const MASTER: TranscriptStep[] = ['VERSION\t1\t0', { expect: 2 }];
-let ripN = 0;
-const login = (user: string, pass: string): TranscriptStep[] => [
-  ...HANDSHAKE,
-  `AUTH\t1\tPLAIN\tservice=smtp\trip=192.0.2.${++ripN}\tresp=${b64(`\0${user}\0${pass}`)}`,
-  { expect: 1 },
-];
 
-interface Side {
-  socket(name: string): string;
-}
 
-/** The reply lines after the handshake. */
-const run = async (side: Side, socket: string, steps: TranscriptStep[]) => {
-  const lines = maskTranscript(await runTranscript(side.socket(socket), steps));
-  return lines.slice(socket.endsWith('userdb') || socket.endsWith('master') ? 2 : lines.indexOf('DONE') + 1);
-};
 
 const skip = !realDovecotRunnable() && 'real Dovecot cannot run here (needs root and the dovecot/dovenull users)';
 
@@ -54,7 +39,7 @@ describe('sql passdb/userdb: Postern vs real Dovecot', { skip }, () => {
   let tmp: ScratchDir;
   let real: RealDovecot;
   let ours: AuthService;
-  let oursSide: Side;
+  let oursSide: AuthSide;
   let db: SqliteDb;
 
   before(async () => {
@@ -90,14 +75,14 @@ describe('sql passdb/userdb: Postern vs real Dovecot', { skip }, () => {
       ['x@broken.test', 'x'],
       ['nosuch@sql.test', 'x'],
     ];
-    const steps = cases.map(([u, p]) => login(u, p));
-    const [a, b] = await Promise.all([Promise.all(steps.map((s) => run(real, 'auth-postfix', s))), Promise.all(steps.map((s) => run(oursSide, 'auth-postfix', s)))]);
+    const steps = cases.map(([u, p]) => plainLogin(u, p));
+    const [a, b] = await Promise.all([Promise.all(steps.map((s) => authReplies(real, 'auth-postfix', s))), Promise.all(steps.map((s) => authReplies(oursSide, 'auth-postfix', s)))]);
     for (let i = 0; i < cases.length; i++) assert.deepEqual(b[i], a[i], cases[i]!.join(' / '));
   });
 
   it('USER, PASS and LIST match', async () => {
     const steps: TranscriptStep[] = [
-      ...MASTER,
+      ...MASTER_HANDSHAKE,
       'USER\t1\terin@sql.test\tservice=lmtp',
       { expect: 1 },
       'USER\t2\tfrank@sql.test\tservice=lmtp',
@@ -115,27 +100,27 @@ describe('sql passdb/userdb: Postern vs real Dovecot', { skip }, () => {
       'LIST\t8',
       { until: /^DONE/ },
     ];
-    const [a, b] = await Promise.all([run(real, 'auth-userdb', steps), run(oursSide, 'auth-userdb', steps)]);
+    const [a, b] = await Promise.all([authReplies(real, 'auth-userdb', steps), authReplies(oursSide, 'auth-userdb', steps)]);
     assert.deepEqual(b, a);
   });
 
   it('the auth cache hides row changes until it is flushed, as Dovecot', async () => {
     const both = async (steps: TranscriptStep[], socket = 'auth-postfix') => {
-      const [a, b] = await Promise.all([run(real, socket, steps), run(oursSide, socket, steps)]);
+      const [a, b] = await Promise.all([authReplies(real, socket, steps), authReplies(oursSide, socket, steps)]);
       assert.deepEqual(b, a, JSON.stringify(steps.filter((s) => typeof s === 'string').slice(-1)));
       return b;
     };
     // A success is cached; a new password after it is looked up again.
-    assert.match((await both(login('cached@sql.test', 'first')))[0]!, /^OK/);
+    assert.match((await both(plainLogin('cached@sql.test', 'first')))[0]!, /^OK/);
     await db.query("UPDATE users SET password = '{PLAIN}second' WHERE username = 'cached'");
-    assert.match((await both(login('cached@sql.test', 'second')))[0]!, /^OK/);
+    assert.match((await both(plainLogin('cached@sql.test', 'second')))[0]!, /^OK/);
     // An unknown user is cached too: a row added later stays unknown.
-    assert.match((await both(login('late@sql.test', 'x')))[0]!, /^FAIL/);
+    assert.match((await both(plainLogin('late@sql.test', 'x')))[0]!, /^FAIL/);
     await db.query("INSERT INTO users VALUES ('late', 'sql.test', '{PLAIN}x', '/h', 5000, 5000, NULL, 'Y')");
-    assert.match((await both(login('late@sql.test', 'x')))[0]!, /^FAIL/);
-    const flushed = await both([...MASTER, 'CACHE-FLUSH\t1', { expect: 1 }], 'auth-master');
+    assert.match((await both(plainLogin('late@sql.test', 'x')))[0]!, /^FAIL/);
+    const flushed = await both([...MASTER_HANDSHAKE, 'CACHE-FLUSH\t1', { expect: 1 }], 'auth-master');
     assert.match(flushed[0]!, /^OK\t1\t[1-9]/);
-    assert.match((await both(login('late@sql.test', 'x')))[0]!, /^OK/);
+    assert.match((await both(plainLogin('late@sql.test', 'x')))[0]!, /^OK/);
   });
 
   it('a PostgreSQL server that is down is a temporary failure (Postern)', async () => {
@@ -147,9 +132,9 @@ describe('sql passdb/userdb: Postern vs real Dovecot', { skip }, () => {
     );
     const svc = await startAuthService({ configPath: join(dir, 'pg.conf'), log: () => {} });
     try {
-      const lines = await run({ socket: (n) => svc.socketPath(n) }, 'auth-client', login('someone@pg.test', 'pw'));
+      const lines = await authReplies({ socket: (n) => svc.socketPath(n) }, 'auth-client', plainLogin('someone@pg.test', 'pw'));
       assert.deepEqual(lines, ['FAIL\t1\tuser=someone@pg.test\tcode=temp_fail']);
-      const pass = await run({ socket: (n) => svc.socketPath(n) }, 'auth-userdb', [...MASTER, 'PASS\t1\tsomeone@pg.test\tservice=imap', { expect: 1 }]);
+      const pass = await authReplies({ socket: (n) => svc.socketPath(n) }, 'auth-userdb', [...MASTER_HANDSHAKE, 'PASS\t1\tsomeone@pg.test\tservice=imap', { expect: 1 }]);
       assert.deepEqual(pass, ['FAIL\t1']);
     } finally {
       await svc.close();

@@ -181,3 +181,29 @@ export async function runTranscript(path: string, steps: TranscriptStep[], settl
 export function maskTranscript(lines: string[]): string[] {
   return lines.map((l) => l.replace(/^SPID\t\d+$/, 'SPID\t<pid>').replace(/^CUID\t\d+$/, 'CUID\t<n>').replace(/^COOKIE\t[0-9a-f]{32}$/, 'COOKIE\t<cookie>'));
 }
+
+/* ---------- auth transcripts shared by the passdb/userdb differential tests ---------- */
+
+/** The client handshake (up to DONE) of an auth-client/auth-postfix connection. */
+export const CLIENT_HANDSHAKE: TranscriptStep[] = ['VERSION\t1\t2', 'CPID\t4242', { until: /^DONE$/ }];
+/** The master handshake of an auth-userdb/auth-master connection. */
+export const MASTER_HANDSHAKE: TranscriptStep[] = ['VERSION\t1\t0', { expect: 2 }];
+
+let loginRip = 0;
+
+/** One AUTH PLAIN login (service=smtp) from a fresh remote address each time (no penalty carries over). */
+export function plainLogin(user: string, pass: string): TranscriptStep[] {
+  const resp = Buffer.from(`\0${user}\0${pass}`).toString('base64');
+  return [...CLIENT_HANDSHAKE, `AUTH\t1\tPLAIN\tservice=smtp\trip=192.0.2.${(++loginRip % 250) + 1}\tresp=${resp}`, { expect: 1 }];
+}
+
+/** Either auth server: where its sockets are. */
+export interface AuthSide {
+  socket(name: string): string;
+}
+
+/** Run steps on one of a side's sockets; the reply lines after the handshake, masked. */
+export async function authReplies(side: AuthSide, socket: string, steps: TranscriptStep[]): Promise<string[]> {
+  const lines = maskTranscript(await runTranscript(side.socket(socket), steps));
+  return lines.slice(socket.endsWith('userdb') || socket.endsWith('master') ? 2 : lines.indexOf('DONE') + 1);
+}

@@ -412,6 +412,21 @@ export class LdapDb {
     return { value: r.value };
   }
 
+  /** The expanded base and `filterName` filter for a search, or undefined after logging why not. */
+  searchTarget(req: AuthRequest, filterName: 'pass_filter' | 'user_filter' | 'iterate_filter'): { base: string; filter: string } | undefined {
+    const base = this.expandQuery(req, this.set.base!);
+    if ('error' in base) {
+      req.logError('db', `Failed to expand base=${this.set.base}: ${base.error}`);
+      return undefined;
+    }
+    const filter = this.expandQuery(req, this.set[filterName]);
+    if ('error' in filter) {
+      req.logError('db', `Failed to expand ${filterName}=${this.set[filterName]}: ${filter.error}`);
+      return undefined;
+    }
+    return { base: base.value, filter: filter.value };
+  }
+
   async close(): Promise<void> {
     if (--this.refcount > 0) return;
     await this.dropSearchClient();

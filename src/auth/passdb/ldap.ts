@@ -40,22 +40,15 @@ class LdapPassdb implements PassdbDriver {
 
   /** The pass_filter search: the one entry, or a passdb result when there is not exactly one. */
   private async searchUser(req: AuthRequest, kind: 'pass' | 'bind'): Promise<LdapEntry | PassdbResult> {
-    const base = this.db.expandQuery(req, this.db.set.base!);
-    if ('error' in base) {
-      req.logError('db', `Failed to expand base=${this.db.set.base}: ${base.error}`);
-      return 'internal_failure';
-    }
-    const filter = this.db.expandQuery(req, this.db.set.pass_filter);
-    if ('error' in filter) {
-      req.logError('db', `Failed to expand pass_filter=${this.db.set.pass_filter}: ${filter.error}`);
-      return 'internal_failure';
-    }
+    const target = this.db.searchTarget(req, 'pass_filter');
+    if (!target) return 'internal_failure';
+    const { base, filter } = target;
     if (kind === 'pass') {
-      req.logDebug('db', `pass search: base=${base.value} scope=${this.db.set.scope} filter=${filter.value} fields=${this.attrNames.join(',') || '(all)'}`);
-    } else req.logDebug('db', `bind search: base=${base.value} filter=${filter.value}`);
+      req.logDebug('db', `pass search: base=${base} scope=${this.db.set.scope} filter=${filter} fields=${this.attrNames.join(',') || '(all)'}`);
+    } else req.logDebug('db', `bind search: base=${base} filter=${filter}`);
     let entries: LdapEntry[];
     try {
-      entries = await this.db.search(req, base.value, filter.value, this.attrNames);
+      entries = await this.db.search(req, base, filter, this.attrNames);
     } catch {
       return 'internal_failure';
     }

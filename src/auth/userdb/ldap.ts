@@ -34,21 +34,13 @@ class LdapUserdb implements UserdbDriver {
   }
 
   async lookup(req: AuthRequest): Promise<UserdbResult> {
-    const s = this.db.set;
-    const base = this.db.expandQuery(req, s.base!);
-    if ('error' in base) {
-      req.logError('db', `Failed to expand base=${s.base}: ${base.error}`);
-      return 'internal_failure';
-    }
-    const filter = this.db.expandQuery(req, s.user_filter);
-    if ('error' in filter) {
-      req.logError('db', `Failed to expand user_filter=${s.user_filter}: ${filter.error}`);
-      return 'internal_failure';
-    }
-    req.logDebug('db', `user search: base=${base.value} scope=${s.scope} filter=${filter.value} fields=${this.userAttrNames.join(',') || '(all)'}`);
+    const target = this.db.searchTarget(req, 'user_filter');
+    if (!target) return 'internal_failure';
+    const { base, filter } = target;
+    req.logDebug('db', `user search: base=${base} scope=${this.db.set.scope} filter=${filter} fields=${this.userAttrNames.join(',') || '(all)'}`);
     let entries: LdapEntry[];
     try {
-      entries = await this.db.search(req, base.value, filter.value, this.userAttrNames);
+      entries = await this.db.search(req, base, filter, this.userAttrNames);
     } catch {
       return 'internal_failure';
     }
@@ -76,17 +68,14 @@ class LdapUserdb implements UserdbDriver {
     let failed = false;
     const self = this;
     async function* users(): AsyncGenerator<string> {
-      const s = self.db.set;
-      const base = self.db.expandQuery(req, s.base!);
-      const filter = self.db.expandQuery(req, s.iterate_filter);
-      if ('error' in base || 'error' in filter) {
-        req.logError('db', `Failed to expand ${'error' in base ? `base=${s.base}` : `iterate_filter=${s.iterate_filter}`}`);
+      const target = self.db.searchTarget(req, 'iterate_filter');
+      if (!target) {
         failed = true;
         return;
       }
       let entries: LdapEntry[];
       try {
-        entries = await self.db.search(req, base.value, filter.value, self.iterAttrNames);
+        entries = await self.db.search(req, target.base, target.filter, self.iterAttrNames);
       } catch {
         failed = true;
         return;
