@@ -442,25 +442,47 @@ function withoutTables(s: RewriteSettings): ResolveSettings {
  * tables: they change the nexthop, never the class.
  */
 export class SmtpdResolver {
-  private readonly cache = new Map<string, Promise<ResolveResult>>();
+  private readonly cache = new ResolveCache(100);
   private readonly full: ResolveSettings;
   constructor(readonly settings: RewriteSettings | ResolveSettings) {
     this.full = 'transportMaps' in settings ? settings : withoutTables(settings);
   }
 
   resolve(addr: string, sender = ''): Promise<ResolveResult> {
+    return this.cache.get(sender, addr, () =>
+      resolveAddr(this.full, sender, rewriteInternal(this.full, 'local', addr)).then((res) =>
+        res.flags & RESOLVE_FLAG_FAIL ? res : { ...res, recipient: asciiLower(res.recipient) },
+      ),
+    );
+  }
+}
+
+/** A small LRU of resolve results by (sender, address); failures are not kept (the next query retries the tables). */
+export class ResolveCache {
+  private readonly map = new Map<string, Promise<ResolveResult>>();
+  constructor(private readonly size: number) {}
+
+  get(sender: string, addr: string, make: () => Promise<ResolveResult>): Promise<ResolveResult> {
     const key = `${sender}\0${addr}`;
-    let r = this.cache.get(key);
+    let r = this.map.get(key);
     if (r) {
-      this.cache.delete(key);
-      this.cache.set(key, r);
+      this.map.delete(key);
+      this.map.set(key, r);
       return r;
     }
-    r = resolveAddr(this.full, sender, rewriteInternal(this.full, 'local', addr)).then((res) =>
-      res.flags & RESOLVE_FLAG_FAIL ? res : { ...res, recipient: asciiLower(res.recipient) },
+    r = make();
+    this.map.set(key, r);
+    r.then(
+      (res) => {
+        if (res.flags & RESOLVE_FLAG_FAIL) this.map.delete(key);
+      },
+      () => this.map.delete(key),
     );
-    this.cache.set(key, r);
-    if (this.cache.size > 100) this.cache.delete(this.cache.keys().next().value as string);
+    if (this.map.size > this.size) this.map.delete(this.map.keys().next().value as string);
     return r;
+  }
+
+  clear(): void {
+    this.map.clear();
   }
 }

@@ -126,17 +126,22 @@ export function rewriteTree(s: RewriteSettings, ctx: Context, tree: Tok): void {
   }
 }
 
-/** rewrite_clnt_internal("local", addr): internal form in, internal form out. */
-export function rewriteInternal(s: RewriteSettings, context: 'local' | 'remote', addr: string): string {
-  const ext = quote822Local(addr);
-  if (ext === '') return '';
-  const tree = tokScanAddr(ext);
+/** rewrite_proto(): external (quoted) form in and out, in the "local" or "remote" context. */
+export function rewriteExternal(s: RewriteSettings, context: 'local' | 'remote', addr: string): string {
+  if (addr === '') return '';
+  const tree = tokScanAddr(addr);
   const ctx =
     context === 'local'
       ? { origin: s.myorigin, domain: s.mydomain }
       : { origin: s.remoteHeaderRewriteDomain, domain: s.remoteHeaderRewriteDomain };
   if (tree.head) rewriteTree(s, ctx, tree);
-  return unquote822Local(tokExternalize(tree.head));
+  return tokExternalize(tree.head);
+}
+
+/** rewrite_clnt_internal(): internal form in, internal form out. */
+export function rewriteInternal(s: RewriteSettings, context: 'local' | 'remote', addr: string): string {
+  const ext = quote822Local(addr);
+  return ext === '' ? '' : unquote822Local(rewriteExternal(s, context, ext));
 }
 
 /** resolve_local(): is this domain (or [address]) one of ours? */

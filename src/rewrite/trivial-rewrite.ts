@@ -12,9 +12,8 @@
  * Results are cached per process for a short while, as resolve_clnt does
  * for its last query (here: a small LRU, cleared by flush()).
  */
-import { rewriteInternal, rewriteTree } from './rewrite.js';
-import { tokExternalize, tokScanAddr } from '../smtpd/tok822.js';
-import { resolveAddr, type ResolveResult } from './resolve.js';
+import { rewriteExternal, rewriteInternal } from './rewrite.js';
+import { ResolveCache, resolveAddr, type ResolveResult } from './resolve.js';
 import { closeResolveSettings, loadResolveSettings, type ResolveSettings, type RewriteConfig } from './settings.js';
 
 export type { ResolveResult } from './resolve.js';
@@ -22,7 +21,7 @@ export type { ResolveResult } from './resolve.js';
 const CACHE_SIZE = 1000;
 
 export class TrivialRewrite {
-  private readonly cache = new Map<string, Promise<ResolveResult>>();
+  private readonly cache = new ResolveCache(CACHE_SIZE);
 
   constructor(readonly settings: ResolveSettings) {}
 
@@ -38,37 +37,12 @@ export class TrivialRewrite {
 
   /** rewrite_proto(): the daemon's view, external (quoted) form in and out. */
   rewriteExternal(context: 'local' | 'remote', addr: string): string {
-    if (addr === '') return '';
-    const s = this.settings;
-    const tree = tokScanAddr(addr);
-    const ctx =
-      context === 'local'
-        ? { origin: s.myorigin, domain: s.mydomain }
-        : { origin: s.remoteHeaderRewriteDomain, domain: s.remoteHeaderRewriteDomain };
-    if (tree.head) rewriteTree(s, ctx, tree);
-    return tokExternalize(tree.head);
+    return rewriteExternal(this.settings, context, addr);
   }
 
   /** resolve_clnt_query_from(): resolve `addr` (internal form) for `sender`. */
   resolve(sender: string, addr: string): Promise<ResolveResult> {
-    const key = `${sender}\0${addr}`;
-    let r = this.cache.get(key);
-    if (r) {
-      this.cache.delete(key);
-      this.cache.set(key, r);
-      return r;
-    }
-    r = resolveAddr(this.settings, sender, addr);
-    this.cache.set(key, r);
-    // Failures are not cached: the next query tries the tables again.
-    r.then(
-      (res) => {
-        if (res.flags & 8 /* RESOLVE_FLAG_FAIL */) this.cache.delete(key);
-      },
-      () => this.cache.delete(key),
-    );
-    if (this.cache.size > CACHE_SIZE) this.cache.delete(this.cache.keys().next().value as string);
-    return r;
+    return this.cache.get(sender, addr, () => resolveAddr(this.settings, sender, addr));
   }
 
   /** Forget cached results (tables changed). */

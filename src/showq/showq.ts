@@ -84,18 +84,23 @@ function readAt(fd: number, pos: number, len: number, into?: Buffer): Buffer {
   return buf.subarray(0, off);
 }
 
+/** open(path, O_RDONLY), or undefined when it cannot be opened. */
+function openRead(path: string): number | undefined {
+  try {
+    return openSync(path, 'r');
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Open a queue file for showq: the first 8 KB, plus a loader for the rest
  * from any offset, so that large message contents are skipped as showq's
  * seek past the content does (the caller must close `fd`).
  */
 function openQueueFile(path: string, st: Stats): { fd: number; head: Buffer; st: Stats } | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
+  const fd = openRead(path);
+  if (fd === undefined) return undefined;
   try {
     return { fd, head: readAt(fd, 0, Math.min(st.size, HEAD_SIZE), headBuf), st };
   } catch {
@@ -112,12 +117,8 @@ let logBuf = Buffer.allocUnsafe(16384);
  * only (no stat: most listings are dominated by these small files).
  */
 function readDeferLog(path: string): string | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return undefined;
-  }
+  const fd = openRead(path);
+  if (fd === undefined) return undefined;
   try {
     let len = 0;
     for (;;) {
