@@ -8,7 +8,7 @@
  */
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { applyInstall, describeStep, InstallError, planInstall, uninstall } from '../install/plan.js';
+import { applyInstall, describeStep, InstallError, planInstall, type Step, uninstall } from '../install/plan.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
 
@@ -28,7 +28,7 @@ export function main(argv: string[]): number {
     .option('--root <dir>', 'install under this root directory', '/')
     .action((opts: { dryRun?: boolean; root: string }) => {
       const o = { root: resolve(opts.root), repo: REPO, node: process.execPath };
-      let steps;
+      let steps: Step[];
       try {
         steps = planInstall(o);
       } catch (e) {
