@@ -1,0 +1,127 @@
+/**
+ * test/helpers/imap-dovecot.ts: IMAP test rigs. The same dovecot.conf
+ * template (fixtures/imap/dovecot.conf.in, protocols = imap) serves a real
+ * Dovecot 2.3 (imap-login + imap) and Postern's (startImap with Postern's
+ * auth service on login/login and auth-userdb), each with its own base_dir
+ * and its own copy of the fixture Maildirs (the POP3 fixtures' mail tree,
+ * written by a real Dovecot). `imapChat` plays client lines and collects
+ * the server's lines, waiting for each command's tagged reply.
+ */
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join, resolve } from 'node:path';
+import { startAuthService } from '../../src/auth/service.js';
+import { startImap } from '../../src/imap/server.js';
+import { startRealDovecot } from './dovecot-server.js';
+import { freePort } from './lmtp-dovecot.js';
+import { seedMail } from './pop3-dovecot.js';
+
+export const IMAP_FIXTURES = resolve(import.meta.dirname, '../../../fixtures/imap');
+
+export function writeImapConfig(dir: string, port: number, extra = ''): string {
+  const inst = `imaptest-${process.pid}-${Math.floor(Math.random() * 1e6)}`;
+  const fill = (s: string) => s.replaceAll('@DIR@', dir).replaceAll('@PORT@', String(port)).replaceAll('@INSTANCE@', inst);
+  const conf = join(dir, 'dovecot.conf');
+  writeFileSync(conf, fill(readFileSync(join(IMAP_FIXTURES, 'dovecot.conf.in'), 'utf8')) + extra);
+  writeFileSync(join(dir, 'users'), fill(readFileSync(join(IMAP_FIXTURES, '../pop3/users'), 'utf8')));
+  return conf;
+}
+
+export interface ImapSide {
+  name: 'real' | 'ours';
+  dir: string;
+  port: number;
+  mailRoot: string;
+  stop(): Promise<void>;
+  log(): string;
+}
+
+export async function startRealImap(dir: string, extra = ''): Promise<ImapSide> {
+  const port = await freePort();
+  seedMail(dir);
+  const conf = writeImapConfig(dir, port, extra);
+  const dv = await startRealDovecot(conf, join(dir, 'base'), join(dir, 'dovecot.log'), 'login/login');
+  return { name: 'real', dir, port, mailRoot: join(dir, 'mail'), stop: () => dv.stop(), log: () => dv.log() };
+}
+
+export async function startOursImap(dir: string, extra = ''): Promise<ImapSide> {
+  seedMail(dir);
+  const conf = writeImapConfig(dir, 0, extra);
+  mkdirSync(join(dir, 'base'), { recursive: true });
+  const auth = await startAuthService({ configPath: conf, only: ['login/login', 'auth-userdb'], log: () => {} });
+  const lines: string[] = [];
+  const srv = await startImap({
+    configPath: conf,
+    port: 0,
+    log: (level, prefix, text) => lines.push(`${prefix}${level[0]?.toUpperCase()}${level.slice(1)}: ${text}`),
+  });
+  return {
+    name: 'ours',
+    dir,
+    port: srv.port,
+    mailRoot: join(dir, 'mail'),
+    stop: async () => {
+      await srv.close();
+      await auth.close();
+    },
+    log: () => lines.join('\n'),
+  };
+}
+
+/**
+ * Send `lines` one at a time; after each, wait for the line's tagged reply
+ * (a line starting with its tag), a continuation ("+ ...") or the close.
+ * Lines given as { raw } are sent without waiting (literal data, DONE…).
+ * Returns every server line (without CRLF), "<closed>" when it hung up.
+ */
+export async function imapChat(port: number, lines: (string | { raw: string; wait?: RegExp })[], timeoutMs = 8000): Promise<string[]> {
+  const sock = connect(port, '127.0.0.1');
+  const got: string[] = [];
+  let buf = '';
+  let closed = false;
+  let wake: (() => void) | undefined;
+  sock.on('data', (d: Buffer) => {
+    buf += d.toString('latin1');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      got.push(buf.slice(0, nl).replace(/\r$/, ''));
+      buf = buf.slice(nl + 1);
+    }
+    wake?.();
+  });
+  const onEnd = () => {
+    closed = true;
+    wake?.();
+  };
+  sock.on('close', onEnd);
+  sock.on('error', onEnd);
+  const waitFor = async (pred: (from: number) => boolean, from: number) => {
+    const end = Date.now() + timeoutMs;
+    while (!closed && Date.now() < end && !pred(from)) {
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 50);
+      });
+    }
+  };
+  await waitFor((f) => got.length > f, 0);
+  for (const l of lines) {
+    const from = got.length;
+    if (typeof l === 'object') {
+      sock.write(l.raw, 'latin1');
+      if (l.wait) await waitFor((f) => got.slice(f).some((x) => l.wait!.test(x)), from);
+      continue;
+    }
+    sock.write(`${l}\r\n`, 'latin1');
+    const tag = l.split(' ')[0] as string;
+    await waitFor((f) => got.slice(f).some((x) => x.startsWith(`${tag} `) || x.startsWith('+ ') || x === '+') || got.slice(f).some((x) => x.startsWith('* BYE ') && !/^\* BYE Logging out/.test(x)), from);
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  sock.destroy();
+  return closed ? [...got, '<closed>'] : got;
+}
+
+/** Replace the parts that differ per run: command timings, UIDVALIDITY values are kept. */
+export function maskImap(lines: string[]): string[] {
+  return lines.map((l) => l.replace(/ \(\d+\.\d{3} \+ \d+\.\d{3}(?: \+ \d+\.\d{3})? secs\)\./, ' (<t>).'));
+}
