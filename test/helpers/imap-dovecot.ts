@@ -125,3 +125,106 @@ export async function imapChat(port: number, lines: (string | { raw: string; wai
 export function maskImap(lines: string[]): string[] {
   return lines.map((l) => l.replace(/ \(\d+\.\d{3} \+ \d+\.\d{3}(?: \+ \d+\.\d{3})? secs\)\./, ' (<t>).'));
 }
+
+/** One client command: its tag and the chunks to send (a chunk after a synchronising literal waits for "+ "). */
+export interface ImapCommand {
+  tag: string;
+  chunks: { data: string; waitContinue: boolean }[];
+}
+
+/**
+ * Parse a .cmds fixture: one command per line ("#" lines are comments);
+ * a line ending in {n} or {n+} is followed by n bytes of literal data
+ * taken from the next lines (joined with CRLF).
+ */
+export function parseCommands(text: string): ImapCommand[] {
+  const lines = text.split('\n').filter((l) => !l.startsWith('#'));
+  const out: ImapCommand[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    let line = lines[i] as string;
+    if (line === '' && i === lines.length - 1) break;
+    const cmd: ImapCommand = { tag: line.split(' ')[0] as string, chunks: [] };
+    let wait = false;
+    for (;;) {
+      const m = /\{(\d+)(\+?)\}$/.exec(line);
+      cmd.chunks.push({ data: `${line}\r\n`, waitContinue: wait });
+      if (!m) break;
+      wait = m[2] !== '+';
+      const n = Number(m[1]);
+      let lit = '';
+      while (lit.length < n && i + 1 < lines.length) {
+        i++;
+        lit += lines[i];
+        if (lit.length < n) lit += '\r\n';
+      }
+      // the literal's bytes, then the rest of that line continues the command
+      const rest = lit.slice(n);
+      cmd.chunks.push({ data: lit.slice(0, n), waitContinue: wait });
+      wait = false;
+      line = rest;
+      const more = /\{(\d+)(\+?)\}$/.exec(line);
+      if (!more) {
+        cmd.chunks.push({ data: `${line}\r\n`, waitContinue: false });
+        break;
+      }
+      cmd.chunks.pop();
+      cmd.chunks.push({ data: lit.slice(0, n), waitContinue: m[2] !== '+' });
+    }
+    out.push(cmd);
+  }
+  return out;
+}
+
+/** Play parsed commands: wait for the greeting, then per command its tagged reply (or the close). */
+export async function playCommands(port: number, cmds: ImapCommand[], timeoutMs = 8000): Promise<string[]> {
+  const sock = connect(port, '127.0.0.1');
+  const got: string[] = [];
+  let buf = '';
+  let closed = false;
+  let wake: (() => void) | undefined;
+  sock.on('data', (d: Buffer) => {
+    buf += d.toString('latin1');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      got.push(buf.slice(0, nl).replace(/\r$/, ''));
+      buf = buf.slice(nl + 1);
+    }
+    wake?.();
+  });
+  const onEnd = () => {
+    closed = true;
+    wake?.();
+  };
+  sock.on('close', onEnd);
+  sock.on('error', onEnd);
+  const waitFor = async (pred: () => boolean) => {
+    const end = Date.now() + timeoutMs;
+    while (!closed && Date.now() < end && !pred()) {
+      await new Promise<void>((r) => {
+        wake = r;
+        setTimeout(r, 50);
+      });
+    }
+  };
+  await waitFor(() => got.length > 0);
+  for (const c of cmds) {
+    const from = got.length;
+    const tagged = () => got.slice(from).some((x) => x.startsWith(`${c.tag} `) || (x.startsWith('* BYE ') && !x.startsWith('* BYE Logging out')));
+    let rejected = false;
+    for (const ch of c.chunks) {
+      if (ch.waitContinue) {
+        await waitFor(() => tagged() || got.slice(from).some((x) => x.startsWith('+ ')));
+        if (tagged()) {
+          rejected = true;
+          break;
+        }
+      }
+      sock.write(ch.data, 'latin1');
+    }
+    if (!rejected) await waitFor(tagged);
+    if (closed) break;
+  }
+  await new Promise((r) => setTimeout(r, 50));
+  sock.destroy();
+  return closed ? [...got, '<closed>'] : got;
+}

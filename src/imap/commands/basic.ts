@@ -61,7 +61,7 @@ export async function cmdNamespace(s: ImapSession): Promise<string> {
     const g = groups[ns.settings.type === 'shared' ? 'shared' : ns.settings.type === 'public' ? 'public' : 'private'];
     g?.push(entry);
   }
-  const fmt = (l: string[] | undefined) => (l && l.length ? `(${l.join('')})` : 'NIL');
+  const fmt = (l: string[] | undefined) => (l?.length ? `(${l.join('')})` : 'NIL');
   s.out.line(`* NAMESPACE ${fmt(groups.private)} ${fmt(groups.shared)} ${fmt(groups.public)}`);
   return 'OK Namespace completed.';
 }

@@ -36,8 +36,7 @@ export async function cmdCopy(s: ImapSession, c: Cmd): Promise<string> {
   const copyuid = `COPYUID ${validity} ${formatSeqSet(src, false)} ${formatSeqSet(src.map((u) => map.get(u) as number), false)}`;
   if (!move) return `OK [${copyuid}] Copy completed.`;
   s.out.line(`* OK [${copyuid}] Moved UIDs.`);
-  const gone = await sel.box.expunge(src);
-  s.stats.expunged += gone.length;
+  await sel.box.expunge(src);
   await sel.sync();
   sel.announce(s.out, { expunges: true, condstore: s.condstore });
   return 'OK Move completed.';

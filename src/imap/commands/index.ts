@@ -12,6 +12,7 @@ import { cmdIdle } from './idle.js';
 import { cmdList } from './list.js';
 import { cmdCreate, cmdDelete, cmdRename, cmdStatus, cmdSubscribe } from './mailbox.js';
 import { cmdClose, cmdSelect, cmdUnselect } from './select.js';
+import { cmdSearch, cmdSort, cmdThread } from './search.js';
 import { cmdStore } from './store.js';
 import type { Cmd, CommandSpec } from './types.js';
 
@@ -57,5 +58,11 @@ export const COMMANDS = new Map<string, CommandDef>([
   ['UID COPY', { run: cmdCopy, ...sel }],
   ['MOVE', { run: cmdCopy, ...sel, usesSeqs: true }],
   ['UID MOVE', { run: cmdCopy, ...sel }],
+  ['SEARCH', { run: cmdSearch, ...sel, usesSeqs: true }],
+  ['UID SEARCH', { run: cmdSearch, ...sel }],
+  ['SORT', { run: cmdSort, ...sel, usesSeqs: true }],
+  ['UID SORT', { run: cmdSort, ...sel }],
+  ['THREAD', { run: cmdThread, ...sel, usesSeqs: true }],
+  ['UID THREAD', { run: cmdThread, ...sel }],
   ['IDLE', { run: cmdIdle }],
 ]);

@@ -79,7 +79,10 @@ export async function cmdList(s: ImapSession, c: Cmd): Promise<string> {
   const seen = new Set<string>();
   for (const pat of patterns) {
     const full = refText === '' || pat.startsWith(sep) ? pat : `${refText}${refText.endsWith(sep) ? '' : sep}${pat}`;
+    // Dovecot lists INBOX after the other mailboxes of its namespace
     const infos = await storage.list(full);
+    const ib = infos.findIndex((i) => i.name === 'INBOX');
+    if (ib >= 0) infos.push(...infos.splice(ib, 1));
     for (const info of infos) {
       if (seen.has(info.name)) continue;
       seen.add(info.name);

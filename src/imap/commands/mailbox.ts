@@ -4,6 +4,7 @@
  * RFC 8438 SIZE) with Dovecot's replies.
  */
 import { MailError } from '../../storage/errors.js';
+import type { MailboxStatus } from '../../storage/types.js';
 import { astring } from '../mime/quote.js';
 import { encodeMailboxName } from '../parser/mailbox-name.js';
 import type { ImapSession } from '../session.js';
@@ -73,7 +74,7 @@ const STATUS_ORDER = ['MESSAGES', 'RECENT', 'UIDNEXT', 'UIDVALIDITY', 'UNSEEN', 
 
 /** Parse a STATUS item list; BAD with Dovecot's words for an unknown item. */
 export function statusItems(a: Cmd['args'][number] | undefined): string[] {
-  if (!a || a.type !== 'list' || a.items.length === 0) throw new BadCommand('Status items must be list.');
+  if (a?.type !== 'list' || a.items.length === 0) throw new BadCommand('Status items must be list.');
   const items: string[] = [];
   for (const it of a.items) {
     const n = atomArg(it)?.toUpperCase();
@@ -86,7 +87,7 @@ export function statusItems(a: Cmd['args'][number] | undefined): string[] {
 /** "* STATUS name (…)" for one mailbox; throws MailError when it cannot be opened. */
 export async function statusLine(s: ImapSession, name: string, items: string[]): Promise<string> {
   const st = s.storageFor(name);
-  let status;
+  let status: MailboxStatus;
   if (s.selected?.vname === name) {
     status = await s.selected.box.status();
     status = { ...status, recent: s.selected.recent.size };

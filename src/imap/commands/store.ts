@@ -68,11 +68,17 @@ export async function cmdStore(s: ImapSession, c: Cmd): Promise<string> {
     return modified.length ? `OK [MODIFIED ${formatSeqSet(modified)}] Conditional store failed.` : 'OK Store completed.';
   }
   const uids = target.map((q) => sel.uidOf(q));
+  const before = new Map<number, string>();
+  for (const u of uids) {
+    const r = sel.record(u);
+    if (r) before.set(u, `${sel.flagList(r)}`);
+  }
   const updated = await sel.box.setFlags(uids, mode, flags);
   sel.announceKeywords(s.out);
   for (const r of updated) {
     const q = sel.seqOf(r.uid);
-    if (!q) continue;
+    if (!q || before.get(r.uid) === sel.flagList(r)) continue;
+    if (r.flags.includes('\\Deleted') && !before.get(r.uid)?.includes('\\Deleted')) s.stats.deleted++;
     sel.noteFlags(r);
     const uidPart = c.uid ? `UID ${r.uid} ` : '';
     if (silent) {
