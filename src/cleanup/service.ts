@@ -203,7 +203,9 @@ export class PosternCleanupSession implements CleanupSession {
     if (st.flags & CleanupFlag.DISCARD) st.errs = 0;
     if (this.milters && cleanupMilterOk(st)) {
       try {
-        await cleanupMilterInspect(st, this.milters, cleanupMilterEdits(st));
+        const edits = cleanupMilterEdits(st);
+        await cleanupMilterInspect(st, this.milters, edits);
+        await edits.commit();
       } catch (err) {
         this.log.warn(`${this.queueId}: ${(err as Error).message}`);
         st.errs |= CleanupStat.WRITE;

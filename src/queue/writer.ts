@@ -206,6 +206,20 @@ export class QueueFileWriter {
     }
   }
 
+  /** Cut the file at `offset` (an earlier record boundary); appending continues there. */
+  async truncate(offset: number): Promise<void> {
+    await this.flush();
+    if (this.error) return;
+    try {
+      await this.fh.truncate(offset);
+      this.offset = offset;
+      this.written = offset;
+    } catch (err) {
+      this.error = 'write';
+      this.errorText = (err as Error).message;
+    }
+  }
+
   /** mail_stream_ctl(QUEUE): rename into another queue before finishing (hold). */
   async moveTo(queueName: string): Promise<void> {
     if (queueName === this.queueName) return;

@@ -19,6 +19,10 @@ import { openCleanup } from '../../src/cleanup/service.js';
 import { type RunningSmtpd, startSmtpd } from '../../src/smtpd/server.js';
 import {
   accept,
+  addHeader,
+  chgHeader,
+  cont,
+  insHeader,
   discard,
   type FakeMilter,
   type Packet,
@@ -29,7 +33,7 @@ import {
   tempfail,
 } from '../helpers/fake-milter.js';
 import { REPO } from '../helpers/postfix-diff.js';
-import { makeInstance } from '../helpers/postfix-queue.js';
+import { makeInstance, normalisePostcat, realPostcat } from '../helpers/postfix-queue.js';
 import { freePort, type RealPostfix, realPostfixUsable, startRealPostfix } from '../helpers/real-postfix.js';
 import { MemoryLog, runDialogue } from '../helpers/smtp-client.js';
 
@@ -47,9 +51,9 @@ const replies = (event: string) => current[event];
 const MSG = ['EHLO client.example.test', 'MAIL FROM:<alice@example.org> SIZE=100', 'RCPT TO:<bob@mx.example.test>', 'DATA'];
 const BODY = { raw: 'Subject: hi\r\nFrom: alice@example.org\r\nTo: bob@mx.example.test\r\n\r\nhello\r\n.\r\n', replies: 1 };
 
-const ALL_SCENARIOS: Array<{ name: string; script: Script; steps: Parameters<typeof runDialogue>[1] }> = [
+const ALL_SCENARIOS: Array<{ name: string; script: Script; steps: Parameters<typeof runDialogue>[1]; postcat?: boolean }> = [
   { name: 'all continue, RSET', script: {}, steps: [...MSG.slice(0, 3), 'RSET', 'QUIT'] },
-  { name: 'all continue, full message', script: {}, steps: [...MSG, BODY, 'QUIT'] },
+  { name: 'all continue, full message', script: {}, steps: [...MSG, BODY, 'QUIT'], postcat: true },
   { name: 'reject at CONNECT', script: { C: [reject()] }, steps: ['EHLO client.example.test', 'MAIL FROM:<a@example.org>', 'QUIT'] },
   { name: 'tempfail at CONNECT', script: { C: [tempfail()] }, steps: ['HELO client.example.test', 'MAIL FROM:<a@example.org>', 'QUIT'] },
   { name: 'accept at CONNECT', script: { C: [accept()] }, steps: [...MSG, BODY, 'QUIT'] },
@@ -63,8 +67,21 @@ const ALL_SCENARIOS: Array<{ name: string; script: Script; steps: Parameters<typ
   { name: 'reject at end of message', script: { E: [replycode('550 5.7.1 spam detected')] }, steps: [...MSG, BODY, 'QUIT'] },
   { name: 'tempfail at end of message', script: { E: [tempfail()] }, steps: [...MSG, BODY, 'QUIT'] },
   { name: 'discard at end of message', script: { E: [discard()] }, steps: [...MSG, BODY, 'QUIT'] },
-  { name: 'quarantine at end of message', script: { E: [quarantine('suspicious'), accept()] }, steps: [...MSG, BODY, 'QUIT'] },
+  { name: 'quarantine at end of message', script: { E: [quarantine('suspicious'), accept()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
   { name: 'reject at end of header', script: { N: [reject()] }, steps: [...MSG, BODY, 'QUIT'] },
+  { name: 'add header', script: { E: [addHeader('X-Milter', 'yes'), accept()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
+  {
+    name: 'add a multi-line header',
+    script: { E: [addHeader('X-Spam-Report', 'line one\n\tline two'), accept()] },
+    steps: [...MSG, BODY, 'QUIT'],
+    postcat: true,
+  },
+  { name: 'insert header at the top', script: { E: [insHeader(0, 'X-Top', 'first'), cont()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
+  { name: 'insert header at index 2', script: { E: [insHeader(2, 'X-Two', 'second'), cont()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
+  { name: 'change Subject', script: { E: [chgHeader(1, 'Subject', 'changed'), cont()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
+  { name: 'delete To', script: { E: [chgHeader(1, 'To', ''), cont()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
+  { name: 'change a missing header adds it', script: { E: [chgHeader(1, 'X-None', 'new'), cont()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
+  { name: 'delete our Received: header (hidden: no effect)', script: { E: [chgHeader(1, 'Received', ''), cont()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
   { name: 'unknown command', script: { U: [replycode('502 5.5.2 not here')] }, steps: ['HELO x.example.test', 'FOO bar', 'QUIT'] },
 ];
 
@@ -138,8 +155,10 @@ describe('milter differential: Postern smtpd vs real Postfix smtpd', { skip: usa
       ourMilter.received.length = 0;
       const realLogBefore = real.log().split('\n').length - 1;
       const ourLogBefore = ourLog.lines.length;
-      const realReplies = normReplies(await runDialogue(realPort, sc.steps, { timeoutMs: 3000 }));
-      const ourReplies = normReplies(await runDialogue(ours.port, sc.steps, { timeoutMs: 3000 }));
+      const rawReal = await runDialogue(realPort, sc.steps, { timeoutMs: 3000 });
+      const rawOurs = await runDialogue(ours.port, sc.steps, { timeoutMs: 3000 });
+      const realReplies = normReplies(rawReal);
+      const ourReplies = normReplies(rawOurs);
       // Let both sides finish QUIT/close handling.
       await real.waitLog(/disconnect from [^\n]*\n(?![\s\S]*connect from)/, 3000);
       await new Promise((r) => setTimeout(r, 300));
@@ -152,6 +171,22 @@ describe('milter differential: Postern smtpd vs real Postfix smtpd', { skip: usa
         .filter((l) => l !== '')
         .map((l) => l.replace(/^.*? postfix\/[a-z]+\[\d+\]: /, ''));
       assert.deepEqual(normLog(ourLog.lines.slice(ourLogBefore)), normLog(realLines), 'log lines');
+      if (sc.postcat) {
+        // The queue files as the real postcat shows them (records in logical order).
+        const qid = (r: string[]) => /queued as ([0-9A-Za-z]+)/.exec(r.join('\n'))?.[1] ?? '';
+        const realId = qid(rawReal);
+        const ourId = qid(rawOurs);
+        assert.ok(realId && ourId, 'both queued');
+        // message_size differs: Postfix reserves pointer records for edits (not shown by postcat).
+        const norm = (t: string, id: string) =>
+          normalisePostcat(t, id)
+            .replace(/^message_size: .*$/m, 'message_size: S')
+            .replace(/(client|server)_port=\d+/g, '$1_port=P')
+            .replace(/^\*\*\* ENVELOPE RECORDS .*$/m, '*** ENVELOPE RECORDS');
+        const realText = norm(realPostcat(['-c', real.configDir, '-q', realId]), realId);
+        const ourText = norm(realPostcat(['-c', join(dir, 'etc'), '-q', ourId]), ourId);
+        assert.equal(ourText, realText, 'postcat');
+      }
     });
   }
 });
