@@ -114,16 +114,7 @@ export class SelectedMailbox {
     const now = new Map<number, MessageRecord>();
     for (const r of recs) now.set(r.uid, r);
     let recentChanged = false;
-    if (opts.expunges) {
-      for (let i = this.uids.length - 1; i >= 0; i--) {
-        const uid = this.uids[i] as number;
-        if (now.has(uid)) continue;
-        out.line(`* ${i + 1} EXPUNGE`);
-        this.uids.splice(i, 1);
-        this.flags.delete(uid);
-        if (this.recent.delete(uid)) recentChanged = true;
-      }
-    }
+    // Dovecot's order: keyword list, flag changes (old sequence numbers), expunges, then EXISTS/RECENT
     this.announceKeywords(out);
     this.uids.forEach((uid, i) => {
       const r = now.get(uid);
@@ -135,6 +126,16 @@ export class SelectedMailbox {
         out.line(`* ${i + 1} FETCH (${opts.uidCmd ? `UID ${uid} ` : ''}FLAGS ${fl}${modseq})`);
       }
     });
+    if (opts.expunges) {
+      for (let i = this.uids.length - 1; i >= 0; i--) {
+        const uid = this.uids[i] as number;
+        if (now.has(uid)) continue;
+        out.line(`* ${i + 1} EXPUNGE`);
+        this.uids.splice(i, 1);
+        this.flags.delete(uid);
+        if (this.recent.delete(uid)) recentChanged = true;
+      }
+    }
     const max = this.uids.length ? (this.uids[this.uids.length - 1] as number) : 0;
     const added = recs.filter((r) => r.uid > max);
     if (added.length) {

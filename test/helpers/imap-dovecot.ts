@@ -228,3 +228,33 @@ export async function playCommands(port: number, cmds: ImapCommand[], timeoutMs 
   sock.destroy();
   return closed ? [...got, '<closed>'] : got;
 }
+
+/**
+ * IDLE with another session changing the mailbox: session A selects INBOX
+ * and idles; session B appends a message, sets \Seen on 1, expunges 2;
+ * A ends with DONE. Returns A's lines after the greeting and LOGIN reply.
+ */
+export async function idleScenario(port: number): Promise<string[]> {
+  const sock = connect(port, '127.0.0.1');
+  let got = '';
+  sock.on('data', (d: Buffer) => {
+    got += d.toString('latin1');
+  });
+  const until = async (re: RegExp, ms = 8000) => {
+    const end = Date.now() + ms;
+    while (!re.test(got) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  };
+  await until(/\r\n/);
+  sock.write('a LOGIN alice@example.test alice-pass\r\nb SELECT INBOX\r\nc IDLE\r\n');
+  await until(/\+ idling\r\n/);
+  await playCommands(
+    port,
+    parseCommands('x LOGIN alice@example.test alice-pass\nx2 APPEND INBOX {5+}\nhello\nx3 SELECT INBOX\nx4 STORE 1 +FLAGS (\\Seen)\nx5 STORE 2 +FLAGS (\\Deleted)\nx6 EXPUNGE\nx7 LOGOUT\n'),
+  );
+  await until(/\* \d+ RECENT\r\n(?![\s\S]*\+ idling)/, 3000);
+  await until(/\* 2 EXPUNGE\r\n[\s\S]*RECENT\r\n$/, 3000);
+  sock.write('DONE\r\nz LOGOUT\r\n');
+  await until(/z OK/);
+  sock.destroy();
+  return maskImap(got.split('\r\n').slice(2, -1));
+}

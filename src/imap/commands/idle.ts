@@ -8,6 +8,8 @@ import { TOO_LONG } from '../parser/input.js';
 import type { ImapSession } from '../session.js';
 import { TaggedReply } from './types.js';
 
+const NOTIFY_DELAY_MS = 500;
+
 export async function cmdIdle(s: ImapSession): Promise<string> {
   s.out.line('+ idling');
   s.out.uncork();
@@ -33,11 +35,18 @@ export async function cmdIdle(s: ImapSession): Promise<string> {
       busy = false;
     }
   };
-  const unsub = sel?.box.onChange(() => void update());
+  // lib-storage mailbox-watch.c: changes are looked at 500 ms after the first notification
+  let delay: NodeJS.Timeout | undefined;
+  const unsub = sel?.box.onChange(() => {
+    if (delay) return;
+    delay = setTimeout(() => {
+      delay = undefined;
+      void update();
+    }, NOTIFY_DELAY_MS);
+  });
   const keepalive = setInterval(() => s.out.line('* OK Still here'), s.settings.idleNotifyInterval * 1000);
   keepalive.unref?.();
   try {
-    await update();
     const line = await s.input.readLine(s.settings.maxLineLength);
     if (line === undefined || line === TOO_LONG) {
       s.closed = true;
@@ -47,6 +56,7 @@ export async function cmdIdle(s: ImapSession): Promise<string> {
     if (line.toString('latin1').toUpperCase() !== 'DONE') throw new TaggedReply('BAD Expected DONE.');
   } finally {
     clearInterval(keepalive);
+    if (delay) clearTimeout(delay);
     unsub?.();
   }
   return 'OK Idle completed.';
