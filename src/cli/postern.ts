@@ -5,9 +5,11 @@
  *                                               to this checkout (originals kept as *.postern-orig) and
  *                                               write postern-postfix.service / postern-dovecot.service
  *   postern uninstall [--dry-run] [--root DIR]  put everything back as it was
+ *   postern check-migration [-c DIR]            what of an existing Postfix configuration Postern honours
  */
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { checkPostfix, formatFindings } from '../migration/postfix.js';
 import { applyInstall, describeStep, InstallError, planInstall, type Step, uninstall } from '../install/plan.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -55,6 +57,18 @@ export function main(argv: string[]): number {
       if (r.done.length === 0 && r.kept.length === 0) out('postern: nothing installed');
       for (const d of r.done) out(`${opts.dryRun ? 'would ' : ''}${d}`);
       for (const k of r.kept) err(`warning: ${k}`);
+    });
+
+  program
+    .command('check-migration')
+    .description('report which settings, tables and services of an existing Postfix installation Postern honours')
+    .option('-c, --config <dir>', 'the Postfix configuration directory', '/etc/postfix')
+    .action((opts: { config: string }) => {
+      const findings = checkPostfix(opts.config);
+      process.stdout.write(formatFindings('postfix', findings));
+      const no = findings.filter((f) => f.verdict === 'no').length;
+      out(`summary: ${findings.length - no} honoured, ${no} not honoured`);
+      if (no > 0) status = 1;
     });
 
   try {
