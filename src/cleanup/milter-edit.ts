@@ -23,6 +23,36 @@ import type { ContentRecord, MilterEdits } from '../milter/milters.js';
 import { headerLabelLength } from '../milter/milter8.js';
 import { Rec } from '../queue/record.js';
 import type { CleanupState } from './state.js';
+import { addrBccDsn } from './addr.js';
+import { internalize, parse, STR_DEFL, TOK_ADDR } from './tok822.js';
+
+/** DSN NOTIFY= keywords (dsn_mask.c). */
+function notifyMask(v: string): number {
+  const bits: Record<string, number> = { NEVER: 1, SUCCESS: 2, FAILURE: 4, DELAY: 8 };
+  let m = 0;
+  for (const w of v.split(',')) {
+    const b = bits[w.toUpperCase()];
+    if (b === undefined) return 0;
+    m |= b;
+  }
+  return m & 1 && m !== 1 ? 0 : m;
+}
+
+/** xtext decoding (RFC 3461 §4): "+XX" hex escapes. */
+function xtextUnquote(s: string): string | undefined {
+  let out = '';
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== '+') {
+      out += s[i];
+      continue;
+    }
+    const h = s.slice(i + 1, i + 3);
+    if (!/^[0-9A-F]{2}$/.test(h)) return undefined;
+    out += String.fromCharCode(Number.parseInt(h, 16));
+    i += 2;
+  }
+  return out;
+}
 
 interface Header {
   text: string;
@@ -38,6 +68,36 @@ export function cleanupMilterEdits(state: CleanupState): CleanupMilterEdits {
   let headers: Header[] | undefined;
   let rest: ContentRecord[] = [];
   let dirty = false;
+  /** Recipients to append to the extracted segment: [internal address, ORCPT, NOTIFY]. */
+  const added: Array<[string, string | undefined, number]> = [];
+
+  /** cleanup_add_rcpt_par(): parse the address and the NOTIFY=/ORCPT= arguments. */
+  const addRcpt = async (ext: string, args: string): Promise<undefined> => {
+    let notify = 0;
+    let orcpt: string | undefined;
+    for (const arg of args ? args.split(' ').filter(Boolean) : []) {
+      const up = arg.toUpperCase();
+      if (up.startsWith('NOTIFY=')) {
+        const m = notify ? 0 : notifyMask(arg.slice(7));
+        if (m === 0) state.log.warn(`${state.queueId}: Bad NOTIFY parameter from Milter or header/body_checks: "${arg.slice(0, 100)}"`);
+        else notify = m;
+      } else if (up.startsWith('ORCPT=')) {
+        const v = arg.slice(6);
+        const semi = v.indexOf(';');
+        const dec = semi > 0 && orcpt === undefined ? xtextUnquote(v.slice(semi + 1)) : undefined;
+        if (dec === undefined) state.log.warn(`${state.queueId}: Bad ORCPT parameter from Milter or header/body_checks: "${arg.slice(0, 100)}"`);
+        else orcpt = `${v.slice(0, semi)};${dec}`;
+      } else {
+        state.log.warn(`${state.queueId}: ignoring ESMTP argument from Milter or header/body_checks: "${arg.slice(0, 100)}"`);
+      }
+    }
+    const addrs: string[] = [];
+    for (let t = parse(ext); t; t = t.next) if (t.type === TOK_ADDR) addrs.push(internalize(t.head, STR_DEFL));
+    if (addrs.length > 1) state.log.warn(`${state.queueId}: Milter or header/body_checks request to add multi-recipient: "${ext}"`);
+    if (addrs.length === 0) state.log.warn(`${state.queueId}: ignoring attempt from Milter to add null recipient`);
+    else added.push([addrs[0], orcpt, notify]);
+    return undefined;
+  };
 
   /** Split the captured content into logical headers and the rest (separator and body). */
   const model = (): Header[] => {
@@ -133,23 +193,37 @@ export function cleanupMilterEdits(state: CleanupState): CleanupMilterEdits {
       return undefined;
     },
     chgFrom: () => unsupported('change the sender'),
-    addRcpt: () => unsupported('add a recipient'),
-    addRcptPar: () => unsupported('add a recipient'),
+    addRcpt: (rcpt) => addRcpt(rcpt, ''),
+    addRcptPar: (rcpt, args) => addRcpt(rcpt, args),
     delRcpt: () => unsupported('delete a recipient'),
     replBody: (what) => (what === 'start' ? unsupported('replace the body') : Promise.resolve(undefined)),
 
     async commit() {
-      if (!dirty || !headers || !state.outOk() || state.dataOffset < 0 || state.xtraOffset < 0) return;
+      state.milterContent = undefined;
+      if ((!dirty && added.length === 0) || !state.outOk() || state.dataOffset < 0 || state.xtraOffset < 0) return;
       const w = state.writer;
       await w.flush();
-      const tail = (await readFile(w.path)).subarray(state.xtraOffset);
-      await w.truncate(state.dataOffset);
-      state.milterContent = undefined;
-      for (const h of headers) for (const line of h.text.split('\n')) state.out(Rec.NORM, line);
-      for (const [type, data] of rest) state.out(type === 'L' ? Rec.CONT : Rec.NORM, data);
+      const file = await readFile(w.path);
+      // Added recipients end the envelope (Postfix's recipient append pointer sits before the M record).
+      const mesgAt = added.length > 0 ? state.dataOffset - 2 : state.dataOffset;
+      if (added.length > 0 && (file[mesgAt] !== Rec.MESG || file[mesgAt + 1] !== 0)) {
+        throw new Error('milter edit: no message content record where expected');
+      }
+      const content = Buffer.from(file.subarray(state.dataOffset, state.xtraOffset));
+      const tail = Buffer.from(file.subarray(state.xtraOffset));
+      await w.truncate(mesgAt);
+      if (added.length > 0) {
+        for (const [addr, orcpt, notify] of added) await addrBccDsn(state, addr, orcpt, notify);
+        state.out(Rec.MESG, '');
+        state.dataOffset = state.tell();
+      }
+      if (dirty && headers) {
+        for (const h of headers) for (const line of h.text.split('\n')) state.out(Rec.NORM, line);
+        for (const [type, data] of rest) state.out(type === 'L' ? Rec.CONT : Rec.NORM, data);
+      } else if (!w.putRaw(content)) state.errs |= 2; // CLEANUP_STAT_WRITE
       state.xtraOffset = state.tell();
       state.contLength = state.xtraOffset - state.dataOffset;
-      if (!w.putRaw(Buffer.from(tail))) state.errs |= 2; // CLEANUP_STAT_WRITE
+      if (!w.putRaw(tail)) state.errs |= 2;
     },
   };
 }

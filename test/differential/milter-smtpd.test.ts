@@ -20,6 +20,8 @@ import { type RunningSmtpd, startSmtpd } from '../../src/smtpd/server.js';
 import {
   accept,
   addHeader,
+  addRcpt,
+  addRcptPar,
   chgHeader,
   cont,
   insHeader,
@@ -82,6 +84,13 @@ const ALL_SCENARIOS: Array<{ name: string; script: Script; steps: Parameters<typ
   { name: 'delete To', script: { E: [chgHeader(1, 'To', ''), cont()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
   { name: 'change a missing header adds it', script: { E: [chgHeader(1, 'X-None', 'new'), cont()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
   { name: 'delete our Received: header (hidden: no effect)', script: { E: [chgHeader(1, 'Received', ''), cont()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
+  { name: 'add recipient', script: { E: [addRcpt('<carol@mx.example.test>'), cont()] }, steps: [...MSG, BODY, 'QUIT'], postcat: true },
+  {
+    name: 'add recipient with ESMTP args, plus a header',
+    script: { E: [addRcptPar('<dave@example.org>', 'NOTIFY=SUCCESS,FAILURE ORCPT=rfc822;dave+2B@example.org FOO=bar'), addHeader('X-A', 'b'), cont()] },
+    steps: [...MSG, BODY, 'QUIT'],
+    postcat: true,
+  },
   { name: 'unknown command', script: { U: [replycode('502 5.5.2 not here')] }, steps: ['HELO x.example.test', 'FOO bar', 'QUIT'] },
 ];
 
@@ -109,7 +118,7 @@ function normLog(lines: string[]): string[] {
     .filter((l) => /milter|warning/.test(l) && !/public\/qmgr/.test(l))
     // The log writer shows control characters as '?'.
     .map((l) => l.replace(/[\r\n]/g, '?'))
-    .map((l) => l.replace(/^[0-9A-Za-z]{6,}: /, 'QID: ').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT'));
+    .map((l) => l.replace(/^(warning: )?[0-9A-F]{6,}: /, '$1QID: ').replace(/127\.0\.0\.1:\d+/g, '127.0.0.1:PORT'));
 }
 
 describe('milter differential: Postern smtpd vs real Postfix smtpd', { skip: usable ? false : 'real Postfix not usable (needs /usr/sbin/postfix and root)' }, () => {
