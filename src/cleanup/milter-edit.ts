@@ -15,13 +15,16 @@
  * edits (Postfix patches the file with pointer records instead; the logical
  * record sequence, which postcat shows, is the same).
  *
- * Envelope and body edits are not implemented yet: they are logged and
- * ignored.
+ * Recipients added by a filter end the envelope (NOTIFY=/ORCPT= honoured,
+ * other ESMTP arguments ignored with a warning); deleted recipients are
+ * canceled in place ('/' records). Sender change and body replacement are
+ * not implemented yet: they are logged and ignored.
  */
 import { readFile } from 'node:fs/promises';
 import type { ContentRecord, MilterEdits } from '../milter/milters.js';
 import { headerLabelLength } from '../milter/milter8.js';
-import { Rec } from '../queue/record.js';
+import { encodeRecord, Rec } from '../queue/record.js';
+import { logicalRecords } from '../queue/reader.js';
 import type { CleanupState } from './state.js';
 import { addrBccDsn } from './addr.js';
 import { internalize, parse, STR_DEFL, TOK_ADDR } from './tok822.js';
@@ -70,6 +73,8 @@ export function cleanupMilterEdits(state: CleanupState): CleanupMilterEdits {
   let dirty = false;
   /** Recipients to append to the extracted segment: [internal address, ORCPT, NOTIFY]. */
   const added: Array<[string, string | undefined, number]> = [];
+  /** Recipients to cancel (internal form), matched against the original recipient. */
+  const deleted: string[] = [];
 
   /** cleanup_add_rcpt_par(): parse the address and the NOTIFY=/ORCPT= arguments. */
   const addRcpt = async (ext: string, args: string): Promise<undefined> => {
@@ -195,15 +200,39 @@ export function cleanupMilterEdits(state: CleanupState): CleanupMilterEdits {
     chgFrom: () => unsupported('change the sender'),
     addRcpt: (rcpt) => addRcpt(rcpt, ''),
     addRcptPar: (rcpt, args) => addRcpt(rcpt, args),
-    delRcpt: () => unsupported('delete a recipient'),
+    delRcpt: async (ext) => {
+      // cleanup_del_rcpt(): the first address of the argument, internal form.
+      let addr = '';
+      for (let t = parse(ext); t; t = t.next) {
+        if (t.type === TOK_ADDR) {
+          addr = internalize(t.head, STR_DEFL);
+          break;
+        }
+      }
+      deleted.push(addr);
+      return undefined;
+    },
     replBody: (what) => (what === 'start' ? unsupported('replace the body') : Promise.resolve(undefined)),
 
     async commit() {
       state.milterContent = undefined;
-      if ((!dirty && added.length === 0) || !state.outOk() || state.dataOffset < 0 || state.xtraOffset < 0) return;
+      if ((!dirty && added.length === 0 && deleted.length === 0) || !state.outOk() || state.dataOffset < 0 || state.xtraOffset < 0) return;
       const w = state.writer;
       await w.flush();
       const file = await readFile(w.path);
+      if (deleted.length > 0) {
+        // Cancel matching recipient records in place (R -> '/'), as cleanup_del_rcpt() does.
+        let orig: string | undefined;
+        for (const r of logicalRecords(file)) {
+          if (r.type === Rec.ORCP) orig = r.data;
+          else if (r.type === Rec.RCPT) {
+            if (deleted.includes(orig ?? r.data)) await w.rewrite(r.offset, encodeRecord(Rec.DRCP, r.data));
+            orig = undefined;
+          } else if (r.type === Rec.DRCP || r.type === Rec.DONE) orig = undefined;
+          else if (r.type === Rec.END || r.type < 0) break;
+        }
+        if (!dirty && added.length === 0) return;
+      }
       // Added recipients end the envelope (Postfix's recipient append pointer sits before the M record).
       const mesgAt = added.length > 0 ? state.dataOffset - 2 : state.dataOffset;
       if (added.length > 0 && (file[mesgAt] !== Rec.MESG || file[mesgAt + 1] !== 0)) {

@@ -22,6 +22,7 @@ import {
   addHeader,
   addRcpt,
   addRcptPar,
+  delRcpt,
   chgHeader,
   cont,
   insHeader,
@@ -91,6 +92,7 @@ const ALL_SCENARIOS: Array<{ name: string; script: Script; steps: Parameters<typ
     steps: [...MSG, BODY, 'QUIT'],
     postcat: true,
   },
+  { name: 'delete recipient', script: { E: [delRcpt('<bob@mx.example.test>'), cont()] }, steps: [...MSG.slice(0, 3), 'RCPT TO:<carol@mx.example.test>', 'DATA', BODY, 'QUIT'], postcat: true },
   { name: 'unknown command', script: { U: [replycode('502 5.5.2 not here')] }, steps: ['HELO x.example.test', 'FOO bar', 'QUIT'] },
 ];
 
