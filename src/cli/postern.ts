@@ -5,11 +5,14 @@
  *                                               to this checkout (originals kept as *.postern-orig) and
  *                                               write postern-postfix.service / postern-dovecot.service
  *   postern uninstall [--dry-run] [--root DIR]  put everything back as it was
- *   postern check-migration [-c DIR]            what of an existing Postfix configuration Postern honours
+ *   postern check-migration [-c DIR] [-d FILE]  what of an existing Postfix + Dovecot configuration Postern honours
  */
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
-import { checkPostfix, formatFindings } from '../migration/postfix.js';
+import { ConfigError } from '../../compat/dovecot/conf-parser.js';
+import { checkDovecot } from '../migration/dovecot.js';
+import { type Finding, formatFindings } from '../migration/findings.js';
+import { checkPostfix } from '../migration/postfix.js';
 import { applyInstall, describeStep, InstallError, planInstall, type Step, uninstall } from '../install/plan.js';
 
 const REPO = resolve(import.meta.dirname, '../../..');
@@ -63,9 +66,27 @@ export function main(argv: string[]): number {
     .command('check-migration')
     .description('report which settings, tables and services of an existing Postfix installation Postern honours')
     .option('-c, --config <dir>', 'the Postfix configuration directory', '/etc/postfix')
-    .action((opts: { config: string }) => {
-      const findings = checkPostfix(opts.config);
-      process.stdout.write(formatFindings('postfix', findings));
+    .option('-d, --dovecot <file>', 'dovecot.conf ("" to skip the Dovecot half)', '/etc/dovecot/dovecot.conf')
+    .action((opts: { config: string; dovecot: string }) => {
+      const findings: Finding[] = [];
+      if (opts.config !== '') {
+        const f = checkPostfix(opts.config);
+        process.stdout.write(formatFindings('postfix', f));
+        findings.push(...f);
+      }
+      if (opts.dovecot !== '') {
+        let f: Finding[];
+        try {
+          f = checkDovecot(opts.dovecot);
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          err(`fatal: ${e.message}`);
+          status = 1;
+          return;
+        }
+        process.stdout.write(formatFindings('dovecot', f));
+        findings.push(...f);
+      }
       const no = findings.filter((f) => f.verdict === 'no').length;
       out(`summary: ${findings.length - no} honoured, ${no} not honoured`);
       if (no > 0) status = 1;

@@ -14,22 +14,13 @@
  * Postern's compiled source (dist/src): a name no module mentions cannot be
  * read. Per-service (-o) overrides are checked the same way.
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type NameValueDict, readNameValueFile } from '../../compat/postfix/main-cf.js';
 import { readMasterCf } from '../../compat/postfix/master-cf.js';
 import { findParam } from '../../compat/postfix/params/index.js';
 import { BUILTIN_COMMANDS, serviceRegistry } from '../master/services.js';
 import { isKnownMapType } from '../maps/registry.js';
-
-export type Verdict = 'ok' | 'partial' | 'no';
-
-export interface Finding {
-  verdict: Verdict;
-  where: string;
-  what: string;
-  note: string;
-}
+import { type Finding, mentionedNames } from './findings.js';
 
 /** master.cf commands Postern does not need as processes of their own. */
 const NOT_NEEDED: Record<string, string> = {
@@ -41,26 +32,6 @@ const NOT_NEEDED: Record<string, string> = {
   retry: 'runs inside qmgr',
   relay: 'runs inside qmgr',
 };
-
-let mentionCache: Set<string> | undefined;
-
-/** Every quoted lower-case identifier in Postern's compiled source. */
-function mentionedNames(): Set<string> {
-  if (mentionCache) return mentionCache;
-  const names = new Set<string>();
-  const walk = (dir: string) => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.js')) {
-        for (const m of readFileSync(p, 'utf8').matchAll(/['"`]([a-z][a-z0-9_]*)['"`]/g)) names.add(m[1]!);
-      }
-    }
-  };
-  walk(join(import.meta.dirname, '..'));
-  mentionCache = names;
-  return names;
-}
 
 /** type:name references in a parameter value (map specs, also inside { } and after check_*_access). */
 function mapTypes(value: string): string[] {
@@ -103,9 +74,4 @@ export function checkPostfix(configDir: string): Finding[] {
     for (const [name, value] of e.params) checkParam(`${where} (-o)`, name, value, findings);
   }
   return findings;
-}
-
-export function formatFindings(side: string, findings: Finding[]): string {
-  const word: Record<Verdict, string> = { ok: 'honoured', partial: 'partly', no: 'NOT HONOURED' };
-  return findings.map((f) => `${side} ${f.where}: ${f.what}: ${word[f.verdict]}: ${f.note}\n`).join('');
 }
