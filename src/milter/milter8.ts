@@ -132,6 +132,8 @@ export class Milter8 {
   private reader: PacketReader | undefined;
   private timeout: number;
   private writeFailed: Error | undefined;
+  /** Data length of the last packet sent (milter8.c reports it, not the reply's, after a non-empty reply). */
+  private lastDataLen = 0;
 
   constructor(private readonly o: Milter8Options) {
     this.name = o.name;
@@ -184,7 +186,9 @@ export class Milter8 {
       }
       return false;
     }
-    this.socket.write(encodePacket(cmd, items));
+    const pkt = encodePacket(cmd, items);
+    this.lastDataLen = pkt.length - 5;
+    this.socket.write(pkt);
     return true;
   }
 
@@ -590,7 +594,7 @@ export class Milter8 {
           return this.finishEvent(this.defReply, editResp);
       }
       // A reply that must be empty came with data.
-      this.o.log.warn(`milter ${this.name}: reply ${SMFIR_NAME[cmd] ?? 'unknown'} was followed by ${data.length} data bytes`);
+      this.o.log.warn(`milter ${this.name}: reply ${SMFIR_NAME[cmd] ?? 'unknown'} was followed by ${this.lastDataLen} data bytes`);
       this.commError();
       return this.finishEvent(this.defReply, editResp);
     }

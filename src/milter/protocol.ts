@@ -255,7 +255,8 @@ export class PacketReader {
   async need(n: number, timeout: number, deadline: number): Promise<Buffer> {
     while (this.have < n) {
       if (this.failure) throw new MilterIoError('error', this.failure.message);
-      if (this.ended) throw new MilterIoError('eof', 'Success');
+      // What Postfix's %m shows after EOF on the milter socket (real log).
+      if (this.ended) throw new MilterIoError('eof', 'Application error');
       const left = deadline - Date.now();
       if (left <= 0) throw new MilterIoError('timeout', 'Connection timed out');
       await new Promise<void>((resolve) => {

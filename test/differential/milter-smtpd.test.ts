@@ -30,6 +30,7 @@ import {
   type FakeMilter,
   type Packet,
   quarantine,
+  rawPacket,
   reject,
   replycode,
   startFakeMilter,
@@ -47,7 +48,7 @@ const MAIN = readFileSync(join(REPO, 'fixtures/smtpd/main.cf'), 'latin1')
   .join('\n');
 
 /** Scripts: event letter -> reply packets (default continue). */
-type Script = Partial<Record<string, Packet[]>>;
+type Script = Partial<Record<string, Packet[] | 'hang' | 'close'>>;
 let current: Script = {};
 const replies = (event: string) => current[event];
 
@@ -93,6 +94,10 @@ const ALL_SCENARIOS: Array<{ name: string; script: Script; steps: Parameters<typ
     postcat: true,
   },
   { name: 'delete recipient', script: { E: [delRcpt('<bob@mx.example.test>'), cont()] }, steps: [...MSG.slice(0, 3), 'RCPT TO:<carol@mx.example.test>', 'DATA', BODY, 'QUIT'], postcat: true },
+  { name: 'milter dies at RCPT', script: { R: 'close' }, steps: [...MSG.slice(0, 3), 'RCPT TO:<carol@mx.example.test>', 'QUIT'] },
+  { name: 'milter hangs at MAIL (command timeout)', script: { M: 'hang' }, steps: [...MSG.slice(0, 3), 'QUIT'] },
+  { name: 'milter speaks garbage at HELO', script: { H: [rawPacket('Z', Buffer.from('junk'))] }, steps: [...MSG.slice(0, 2), 'QUIT'] },
+  { name: 'CONTINUE with data bytes', script: { M: [rawPacket('c', Buffer.from('x'))] }, steps: [...MSG.slice(0, 2), 'QUIT'] },
   { name: 'unknown command', script: { U: [replycode('502 5.5.2 not here')] }, steps: ['HELO x.example.test', 'FOO bar', 'QUIT'] },
 ];
 
@@ -137,7 +142,7 @@ describe('milter differential: Postern smtpd vs real Postfix smtpd', { skip: usa
     ourMilter = await startFakeMilter({ replies: (e) => replies(e) });
     realPort = await freePort();
     real = await startRealPostfix({
-      main: `${MAIN}\nsmtpd_milters = inet:127.0.0.1:${realMilter.port}\n`,
+      main: `${MAIN}\nsmtpd_milters = inet:127.0.0.1:${realMilter.port}\nmilter_command_timeout = 2s\n`,
       services: `127.0.0.1:${realPort} inet n - n - - smtpd`,
     });
     dir = mkdtempSync(join(tmpdir(), 'milter-diff-'));
@@ -147,7 +152,7 @@ describe('milter differential: Postern smtpd vs real Postfix smtpd', { skip: usa
     writeFileSync(join(dir, 'master.cf'), '');
     ourLog = new MemoryLog();
     const cleanup = openCleanup(loadPostfixConfig({ configDir: join(dir, 'etc') }), { notifyQmgr: false, log: ourLog });
-    ours = await startSmtpd({ configDir: dir, cleanup, log: ourLog, overrides: [['smtpd_milters', `inet:127.0.0.1:${ourMilter.port}`]] });
+    ours = await startSmtpd({ configDir: dir, cleanup, log: ourLog, overrides: [['smtpd_milters', `inet:127.0.0.1:${ourMilter.port}`], ['milter_command_timeout', '2s']] });
     void etc;
   });
 
