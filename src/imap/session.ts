@@ -245,9 +245,8 @@ export class ImapSession {
       }),
     ).value;
     const cap = postLoginCapability(set, r.user);
-    // out= counts the login reply (the imap process sends it); in= as the real one counts it
-    // (measured against Dovecot 2.3.19: two bytes fewer than what follows the login command)
-    this.base = { in: this.input.inBytes + 2, out: this.out.outBytes };
+    // out= counts the login reply (the imap process sends it)
+    this.base = { in: this.input.inBytes, out: this.out.outBytes };
     if (untagged) this.out.write(`* CAPABILITY ${cap}\r\n${tag} OK Logged in\r\n`);
     else this.out.line(`${tag} OK [CAPABILITY ${cap}] Logged in`);
     return true;
@@ -256,7 +255,8 @@ export class ImapSession {
   private logoutStats(): string {
     const s = this.stats;
     return varExpand(this.settings.logoutFormat, [
-      { key: 'i', long: 'input', value: String(this.input.inBytes - this.base.in) },
+      // after LOGOUT Dovecot stops reading: the CRLF ending that line is not counted
+      { key: 'i', long: 'input', value: String(this.input.inBytes - this.base.in - (this.logoutRequested ? 2 : 0)) },
       { key: 'o', long: 'output', value: String(this.out.outBytes - this.base.out) },
       { long: 'deleted', value: String(s.deleted) },
       { long: 'expunged', value: String(s.expunged) },
@@ -343,6 +343,12 @@ export class ImapSession {
         sendContinue: () => this.out.write('+ OK\r\n'),
         onLiteral: async (a) => {
           const head = (a.head[0] as Buffer).toString('latin1');
+          // the command is looked up before its arguments are read: an unknown one never gets "+ OK"
+          const m = /^(\S+) +(UID +)?(\S+)/.exec(head);
+          const cname = m ? `${m[2] ? 'UID ' : ''}${(m[3] as string).toUpperCase()}` : '';
+          if (a.head.length === 1 && m && !COMMANDS.has(cname) && validTag(m[1] as string)) {
+            return { action: 'reject', reply: `BAD Error in IMAP command ${cname}: Unknown command.` };
+          }
           const isAppend = /^\S+ +APPEND /i.test(head);
           if (!isAppend) return { action: 'read' };
           if (a.head.length === 1) {
@@ -366,6 +372,7 @@ export class ImapSession {
       }
       if (r.kind === 'rejected') {
         this.out.line(`${tag} ${withTiming(r.reply, 0)}`);
+        this.lastCmd = { name: (cur.word() ?? '').toUpperCase(), at: Date.now() };
         continue;
       }
       if (r.kind === 'too-long') {
@@ -395,7 +402,7 @@ export class ImapSession {
       return;
     }
     let name = cur.word() ?? '';
-    if (!validCommandName(name)) {
+    if (name === '' || !validCommandName(name)) {
       this.commandError(tag, undefined, 'Invalid command name.', started);
       return;
     }

@@ -31,7 +31,8 @@ export function imapLogLines(log: string): string[] {
         .replace(/<\d+><[^>]*>/, '<pid><session>')
         .replace(/session=<[^>]*>/, 'session=<id>')
         .replace(/ out=\d+/, ' out=<n>')
-        .replace(/in \d+ secs/, 'in <n> secs'),
+        .replace(/in \d+ secs/, 'in <n> secs')
+        .replace(/finished \d+\.\d+ secs ago/, 'finished <n> secs ago'),
     );
 }
 

@@ -123,7 +123,12 @@ export async function imapChat(port: number, lines: (string | { raw: string; wai
 
 /** Replace the parts that differ per run: command timings, UIDVALIDITY values are kept. */
 export function maskImap(lines: string[]): string[] {
-  return lines.map((l) => l.replace(/ \(\d+\.\d{3} \+ \d+\.\d{3}(?: \+ \d+\.\d{3})? secs\)\./, ' (<t>).'));
+  return lines.map((l) =>
+    l
+      .replace(/ \(\d+\.\d{3} \+ \d+\.\d{3}(?: \+ \d+\.\d{3})? secs\)\./, ' (<t>).')
+      // modseqs: Dovecot keeps them in its index, Postern's count per process
+      .replace(/(HIGHESTMODSEQ|MODSEQ \() ?\d+/g, '$1<m>'),
+  );
 }
 
 /** One client command: its tag and the chunks to send (a chunk after a synchronising literal waits for "+ "). */
@@ -152,13 +157,20 @@ export function parseCommands(text: string): ImapCommand[] {
       wait = m[2] !== '+';
       const n = Number(m[1]);
       let lit = '';
+      // the literal's bytes come from the next lines (joined with CRLF); when the literal ends
+      // with such a CRLF the command goes on with the following line, else with the rest of its line
+      let viaCrlf = false;
       while (lit.length < n && i + 1 < lines.length) {
         i++;
         lit += lines[i];
-        if (lit.length < n) lit += '\r\n';
+        viaCrlf = lit.length < n;
+        if (viaCrlf) lit += '\r\n';
       }
-      // the literal's bytes, then the rest of that line continues the command
-      const rest = lit.slice(n);
+      let rest = lit.slice(n);
+      if (viaCrlf && rest === '' && i + 1 < lines.length) {
+        i++;
+        rest = lines[i] as string;
+      }
       cmd.chunks.push({ data: lit.slice(0, n), waitContinue: wait });
       wait = false;
       line = rest;
@@ -209,12 +221,14 @@ export async function playCommands(port: number, cmds: ImapCommand[], timeoutMs 
   await waitFor(() => got.length > 0);
   for (const c of cmds) {
     const from = got.length;
-    const tagged = () => got.slice(from).some((x) => x.startsWith(`${c.tag} `) || (x.startsWith('* BYE ') && !x.startsWith('* BYE Logging out')));
+    // done at the first new line that is not untagged: the tagged reply, or a continuation
+    // request (SASL challenges: the next script line is the client's response)
+    const tagged = () => got.slice(from).some((x) => !x.startsWith('* ') || (x.startsWith('* BYE ') && !x.startsWith('* BYE Logging out')));
     let rejected = false;
     for (const ch of c.chunks) {
       if (ch.waitContinue) {
-        await waitFor(() => tagged() || got.slice(from).some((x) => x.startsWith('+ ')));
-        if (tagged()) {
+        await waitFor(tagged);
+        if (!got.slice(from).some((x) => x.startsWith('+ '))) {
           rejected = true;
           break;
         }

@@ -93,7 +93,8 @@ export async function cmdList(s: ImapSession, c: Cmd): Promise<string> {
       }
       if (selection.has('SPECIAL-USE') && special.length === 0) continue;
       const attrs: string[] = [];
-      for (const a of info.attributes) if (BASE_ATTRS.has(a)) attrs.push(a);
+      // a parent that only exists as a path: Dovecot lists it \Noselect
+      for (const a of info.attributes) if (BASE_ATTRS.has(a)) attrs.push(!extended && a === '\\NonExistent' ? '\\Noselect' : a);
       if (lsub) {
         attrs.push(...special);
       } else if (!extended) {

@@ -85,9 +85,13 @@ export async function readCommand(input: ImapInput, opts: ReadCommandOptions): P
       ? await opts.onLiteral({ head: pieces, size: lit.size, sync: lit.sync, literal8: lit.literal8 })
       : { action: 'read' };
     if (decision.action === 'reject') {
-      if (!lit.sync) {
-        if (!(await input.skipBytes(lit.size))) return { kind: 'eof' };
-        input.skipLine();
+      // the rest of the command is skipped, with any further non-synchronising literals
+      let skip: typeof lit | undefined = lit;
+      while (skip && !skip.sync) {
+        if (!(await input.skipBytes(skip.size))) return { kind: 'eof' };
+        const rest = await input.readLine(opts.maxLine);
+        if (rest === undefined) return { kind: 'eof' };
+        skip = rest === TOO_LONG ? undefined : literalAtEnd(rest);
       }
       return { kind: 'rejected', reply: decision.reply, pieces };
     }
