@@ -238,6 +238,12 @@ export async function addrRecipient(state: CleanupState, buf: string): Promise<v
 
 /** cleanup_addr_bcc(): an automatic BCC recipient (NOTIFY=NEVER). */
 export async function addrBcc(state: CleanupState, bcc: string): Promise<void> {
+  const clean = await bccClean(state, bcc);
+  await outRecipient(state, undefined, 1 /* DSN_NOTIFY_NEVER */, clean, clean);
+}
+
+/** A BCC-style recipient rewritten to its internal canonical form. */
+async function bccClean(state: CleanupState, bcc: string): Promise<string> {
   let clean = rewriteInternal(state.cfg.rewrite, 'local', bcc);
   if (state.flags & CleanupFlag.MAP_OK) {
     const f = canonFlags(state);
@@ -246,18 +252,10 @@ export async function addrBcc(state: CleanupState, bcc: string): Promise<void> {
     if (state.maps.commCanon && f.comm & CANON_ENV_RCPT) clean = await map11(state, clean, state.maps.commCanon, prop);
   }
   detectUtf8(state, clean, false);
-  await outRecipient(state, undefined, 1 /* DSN_NOTIFY_NEVER */, clean, clean);
+  return clean;
 }
 
 /** cleanup_addr_bcc_dsn(): a recipient added by a mail filter, with its own ORCPT/NOTIFY. */
 export async function addrBccDsn(state: CleanupState, bcc: string, orcpt: string | undefined, notify: number): Promise<void> {
-  let clean = rewriteInternal(state.cfg.rewrite, 'local', bcc);
-  if (state.flags & CleanupFlag.MAP_OK) {
-    const f = canonFlags(state);
-    const prop = propagates(state, 'canonical');
-    if (state.maps.rcptCanon && f.rcpt & CANON_ENV_RCPT) clean = await map11(state, clean, state.maps.rcptCanon, prop);
-    if (state.maps.commCanon && f.comm & CANON_ENV_RCPT) clean = await map11(state, clean, state.maps.commCanon, prop);
-  }
-  detectUtf8(state, clean, false);
-  await outRecipient(state, orcpt, notify, bcc, clean);
+  await outRecipient(state, orcpt, notify, bcc, await bccClean(state, bcc));
 }

@@ -22,7 +22,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { ContentRecord, MilterEdits } from '../milter/milters.js';
-import { headerLabelLength } from '../milter/milter8.js';
+import { headerLabelLength, splitHeaders } from '../milter/milter8.js';
 import { encodeRecord, Rec } from '../queue/record.js';
 import { logicalRecords } from '../queue/reader.js';
 import type { CleanupState } from './state.js';
@@ -107,32 +107,10 @@ export function cleanupMilterEdits(state: CleanupState): CleanupMilterEdits {
   /** Split the captured content into logical headers and the rest (separator and body). */
   const model = (): Header[] => {
     if (headers) return headers;
-    headers = [];
     const content = state.milterContent ?? [];
-    let cur: string | undefined;
-    let pending = '';
-    let i = 0;
-    for (; i < content.length; i++) {
-      const [type, data] = content[i];
-      const line = pending + data;
-      if (type === 'L') {
-        pending = line;
-        continue;
-      }
-      pending = '';
-      if (cur !== undefined && (line[0] === ' ' || line[0] === '\t')) {
-        cur += `\n${line}`;
-        continue;
-      }
-      if (cur !== undefined) headers.push({ text: cur, hidden: false });
-      cur = undefined;
-      if (headerLabelLength(line) > 0) {
-        cur = line;
-        continue;
-      }
-      break;
-    }
-    if (cur !== undefined) headers.push({ text: cur, hidden: false });
+    const split = splitHeaders(content);
+    headers = split.headers.map((text) => ({ text, hidden: false }));
+    const i = split.end;
     // Records from the one that ended the headers on, as written (continued records included).
     let start = i;
     while (start > 0 && content[start - 1][0] === 'L') start--;

@@ -716,32 +716,8 @@ export class Milter8 {
     const done = () => (this.state as State) !== State.MESSAGE || resp !== undefined;
     try {
       const autoDone = new Set<number>();
-      let i = 0;
-      // Header block: logical headers (continued records and folded lines joined).
-      const headers: string[] = [];
-      let cur: string | undefined;
-      let pendingCont = '';
-      for (; i < content.length; i++) {
-        const [type, data] = content[i];
-        const line = pendingCont + data;
-        if (type === 'L') {
-          pendingCont = line;
-          continue;
-        }
-        pendingCont = '';
-        if (cur !== undefined && (line[0] === ' ' || line[0] === '\t')) {
-          cur += `\n${line}`;
-          continue;
-        }
-        if (cur !== undefined) headers.push(cur);
-        cur = undefined;
-        if (headerLabelLength(line) > 0) {
-          cur = line;
-          continue;
-        }
-        break;
-      }
-      if (cur !== undefined) headers.push(cur);
+      // Header block: logical headers; record i ended it (our first body line).
+      const { headers, end: i } = splitHeaders(content);
       for (const h of headers) {
         if (done()) break;
         const ai = autoHdrs.findIndex((a, n) => !autoDone.has(n) && a === h);
@@ -806,6 +782,39 @@ function softBounceLine(line: string): string {
 function ioText(e: unknown): string {
   if (e instanceof MilterIoError) return e.message;
   return errnoText(e);
+}
+
+/**
+ * The logical headers at the start of the content (continued records and
+ * folded lines joined with "\n") and the index of the record that ended them.
+ */
+export function splitHeaders(content: readonly ContentRecord[]): { headers: string[]; end: number } {
+  const headers: string[] = [];
+  let cur: string | undefined;
+  let pending = '';
+  let i = 0;
+  for (; i < content.length; i++) {
+    const [type, data] = content[i];
+    const line = pending + data;
+    if (type === 'L') {
+      pending = line;
+      continue;
+    }
+    pending = '';
+    if (cur !== undefined && (line[0] === ' ' || line[0] === '\t')) {
+      cur += `\n${line}`;
+      continue;
+    }
+    if (cur !== undefined) headers.push(cur);
+    cur = undefined;
+    if (headerLabelLength(line) > 0) {
+      cur = line;
+      continue;
+    }
+    break;
+  }
+  if (cur !== undefined) headers.push(cur);
+  return { headers, end: i };
 }
 
 /** is_header(): length of the header label ("Name" before optional blanks and ":"), 0 if none. */
