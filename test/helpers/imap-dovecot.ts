@@ -32,6 +32,8 @@ export interface ImapSide {
   dir: string;
   port: number;
   mailRoot: string;
+  /** The server's (master's) process id. */
+  pid: number;
   stop(): Promise<void>;
   log(): string;
 }
@@ -41,7 +43,7 @@ export async function startRealImap(dir: string, extra = ''): Promise<ImapSide> 
   seedMail(dir);
   const conf = writeImapConfig(dir, port, extra);
   const dv = await startRealDovecot(conf, join(dir, 'base'), join(dir, 'dovecot.log'), 'login/login');
-  return { name: 'real', dir, port, mailRoot: join(dir, 'mail'), stop: () => dv.stop(), log: () => dv.log() };
+  return { name: 'real', dir, port, mailRoot: join(dir, 'mail'), pid: dv.proc.pid ?? 0, stop: () => dv.stop(), log: () => dv.log() };
 }
 
 export async function startOursImap(dir: string, extra = ''): Promise<ImapSide> {
@@ -60,6 +62,7 @@ export async function startOursImap(dir: string, extra = ''): Promise<ImapSide> 
     dir,
     port: srv.port,
     mailRoot: join(dir, 'mail'),
+    pid: process.pid,
     stop: async () => {
       await srv.close();
       await auth.close();
