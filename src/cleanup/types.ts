@@ -69,6 +69,14 @@ export interface CleanupSession {
    * REC_TYPE_CONT records).
    */
   writeLine(line: Buffer, continued?: boolean): void;
+  /**
+   * CLEANUP_FLAG_HOLD / CLEANUP_FLAG_DISCARD decided by the client (an "f"
+   * record): with the envelope before the first content line, in the
+   * extracted segment after it.
+   */
+  setExtraFlags?(flags: number): void;
+  /** A record for the extracted segment after X (FILTER "L", REDIRECT ">", BCC "R" + "A"). */
+  addExtracted?(type: number, data: string): void;
   /** Ends the content; resolves when the queue file is complete and fsynced (or rejected). */
   finish(): Promise<CleanupResult>;
   /** Drops the message (RSET, QUIT or lost connection before the end). */

@@ -192,6 +192,10 @@ export class SmtpdSession {
     }
     st.verpDelims = undefined;
     st.savedFlags = 0;
+    st.savedFilter = undefined;
+    st.savedRedirect = undefined;
+    st.savedBcc = [];
+    st.prepend = [];
     st.saslSender = undefined;
     st.discard = false;
     st.xforward = { flags: 0 };

@@ -136,8 +136,12 @@ export class SmtpdState {
   recipientRcptmapChecked = false;
   /** The last reply formatted by the restriction engine (error_text). */
   errorText = '';
-  /** Restriction side effects kept for cleanup (HOLD, FILTER, ...). */
+  /** Restriction side effects kept for cleanup: CLEANUP_FLAG_HOLD/DISCARD bits, FILTER, REDIRECT, BCC, PREPEND. */
   savedFlags = 0;
+  savedFilter: string | undefined;
+  savedRedirect: string | undefined;
+  savedBcc: string[] = [];
+  prepend: string[] = [];
 
   clientPortLogging = false;
 

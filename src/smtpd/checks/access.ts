@@ -12,6 +12,7 @@
  * flags (DICT_FLAG_LOCK | DICT_FLAG_FOLD_FIX | DICT_FLAG_UTF8_REQUEST) and
  * surrogates, so a table that cannot be opened answers "retry" per lookup.
  */
+import { CleanupFlag } from '../../cleanup/types.js';
 import { findAccessAddress, findClient, findDomain, FULL, MapList, parentMatchesSubdomains } from '../../maps/query.js';
 import { DictError, DictFlag } from '../../maps/types.js';
 import { RESOLVE_FLAG_FAIL, RESOLVE_FLAG_ROUTED } from '../../rewrite/resolve.js';
@@ -31,28 +32,14 @@ import {
   OK,
 } from './types.js';
 
-/** Side effects an access map leaves for the cleanup server (state.savedFlags bits: CLEANUP_FLAG_*). */
-export const CLEANUP_FLAG_HOLD = 1 << 1;
-export const CLEANUP_FLAG_DISCARD = 1 << 2;
-
-/** Per-settings extras the protocol engine may hand to cleanup (FILTER, REDIRECT, BCC, PREPEND). */
-export interface AccessSideEffects {
-  filter?: string;
-  redirect?: string;
-  bcc: string[];
-  prepend: string[];
-}
-const effects = new WeakMap<object, AccessSideEffects>();
-
-/** The FILTER/REDIRECT/BCC/PREPEND actions recorded for a session state. */
-export function accessSideEffects(state: object): AccessSideEffects {
-  let e = effects.get(state);
-  if (!e) {
-    e = { bcc: [], prepend: [] };
-    effects.set(state, e);
-  }
-  return e;
-}
+/**
+ * Side effects an access map leaves for the cleanup server: the
+ * CLEANUP_FLAG_HOLD/DISCARD bits in state.savedFlags (sent as an "f"
+ * record at DATA and at end of data), and state.savedFilter, savedRedirect,
+ * savedBcc and prepend (see commands/data.ts).
+ */
+export const CLEANUP_FLAG_HOLD = CleanupFlag.HOLD;
+export const CLEANUP_FLAG_DISCARD = CleanupFlag.DISCARD;
 
 const tableCache = new WeakMap<SmtpdSettings, Map<string, Promise<MapList>>>();
 
@@ -130,29 +117,40 @@ export async function tableResult(ctx: CheckContext, table: string, value: strin
     case 'DEFER':
       return withDsn('4.7.1', deferCode, 'Access denied', 'reject');
     case 'INFO':
+      ctx.logWhatsup('info', text);
+      return DUNNO;
     case 'WARN':
+      ctx.logWhatsup('warn', text);
       return DUNNO;
     case 'FILTER':
       if (!canDelegate(ctx, table, 'FILTER')) return DUNNO;
       if (text === '') settings.warn(`access table ${table} entry "${datum}" has FILTER entry without value`);
       else if (!text.includes(':')) settings.warn(`access table ${table} entry "${datum}" requires transport:destination`);
-      else accessSideEffects(state).filter = text;
+      else {
+        ctx.logWhatsup('filter', `<${replyName}>: ${replyClass} triggers FILTER ${text}`);
+        state.savedFilter = text;
+      }
       return DUNNO;
     case 'HOLD':
       if (!canDelegate(ctx, table, 'HOLD') || state.savedFlags & CLEANUP_FLAG_HOLD) return DUNNO;
+      ctx.logWhatsup('hold', `<${replyName}>: ${replyClass} ${text !== '' ? text : 'triggers HOLD action'}`);
       state.savedFlags |= CLEANUP_FLAG_HOLD;
       return DUNNO;
     case 'DISCARD':
       if (!canDelegate(ctx, table, 'DISCARD')) return DUNNO;
+      ctx.logWhatsup('discard', `<${replyName}>: ${replyClass} ${text !== '' ? text : 'triggers DISCARD action'}`);
       state.savedFlags |= CLEANUP_FLAG_DISCARD;
       state.discard = true;
-      return ctx.permit(m[1], replyClass, replyName);
+      return ctx.permit(m[1], replyClass, replyName, `from ${table}`);
     case 'REDIRECT':
     case 'BCC':
       if (!canDelegate(ctx, table, cmd)) return DUNNO;
       if (!text.includes('@')) settings.warn(`access table ${table} entry "${datum}" requires user@domain target`);
-      else if (cmd === 'REDIRECT') accessSideEffects(state).redirect = text;
-      else accessSideEffects(state).bcc.push(text);
+      else {
+        ctx.logWhatsup(cmd.toLowerCase(), `<${replyName}>: ${replyClass} triggers ${cmd} ${text}`);
+        if (cmd === 'REDIRECT') state.savedRedirect = text;
+        else state.savedBcc.push(text);
+      }
       return DUNNO;
     case 'DEFER_IF_PERMIT':
       return withDsn('4.7.1', deferCode, 'Service unavailable', 'dip');
@@ -166,14 +164,14 @@ export async function tableResult(ctx: CheckContext, table: string, value: strin
         return DUNNO;
       }
       if (text === '' || !isHeader(text)) settings.warn(`access table ${table} entry "${datum}" requires header: text`);
-      else accessSideEffects(state).prepend.push(text);
+      else state.prepend.push(text);
       return DUNNO;
   }
-  if (/^\d+$/.test(value)) return ctx.permit(m[1], replyClass, replyName);
+  if (/^\d+$/.test(value)) return ctx.permit(m[1], replyClass, replyName, `from ${table}`);
   if (m[1].length === 3 && text !== '' && /^[45]\d\d$/.test(m[1])) {
     return withDsn(`${m[1][0]}.7.1`, Number(m[1]), 'Access denied', 'reject');
   }
-  if (cmd === 'OK' || cmd === 'RELAY') return ctx.permit(m[1], replyClass, replyName);
+  if (cmd === 'OK' || cmd === 'RELAY') return ctx.permit(m[1], replyClass, replyName, `from ${table}`);
   if (value.includes(':')) {
     settings.warn(`access table ${table} has entry with lookup table: ${value}`);
     settings.warn('do not specify lookup tables inside SMTPD access maps');

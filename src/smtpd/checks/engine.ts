@@ -177,10 +177,10 @@ export class RestrictionEngine implements SmtpdChecks {
     return DUNNO;
   }
 
-  permit(state: SmtpdState, action: string, replyClass: string, replyName: string): Promise<number> | number {
+  permit(state: SmtpdState, action: string, replyClass: string, replyName: string, detail = ''): Promise<number> | number {
     if (state.deferIfPermit.active || this.settings.permitLogging.empty) return 1;
     return this.settings.permitLogging.match(action).then((hit) => {
-      if (hit) this.logWhatsup(state, 'permit', `action=${action} for ${replyClass}=${replyName}`);
+      if (hit) this.logWhatsup(state, 'permit', `action=${action} for ${replyClass}=${replyName}${detail ? ` ${detail}` : ''}`);
       return 1;
     });
   }
@@ -238,7 +238,8 @@ export class RestrictionEngine implements SmtpdChecks {
             ? this.deferIf(state.deferIfPermit, c, code, dsn, text)
             : this.reject(state, c, code, dsn, text),
         deferIfReject: (c, code, dsn, text) => this.deferIf(state.deferIfReject, c, code, dsn, text),
-        permit: (action, cls, rname) => this.permit(state, action, cls, rname) as number,
+        permit: (action, cls, rname, detail) => this.permit(state, action, cls, rname, detail) as number,
+        logWhatsup: (whatsup, text) => this.logWhatsup(state, whatsup, text),
         serverError: () => this.serverError(state),
         dictRetry: (n) => this.dictRetry(state, n),
         nested: (l) => this.generic(state, l, replyName, replyClass, defAcl),

@@ -65,8 +65,10 @@ export interface CheckContext {
   /** defer_if_permit / defer_if_reject memory (DUNNO). */
   deferIfPermit(errorClass: number, code: number, dsn: string, text: string): number;
   deferIfReject(errorClass: number, code: number, dsn: string, text: string): number;
-  /** smtpd_acl_permit(): log per smtpd_log_access_permit_actions; returns OK. */
-  permit(action: string, replyClass: string, replyName: string): number;
+  /** smtpd_acl_permit(): log per smtpd_log_access_permit_actions ("... detail"); returns OK. */
+  permit(action: string, replyClass: string, replyName: string, detail?: string): number;
+  /** log_whatsup(): "QUEUEID: whatsup: WHERE from NAMADDR: text; from=<> to=<> proto= helo=<>". */
+  logWhatsup(whatsup: string, text: string): void;
   /** 451 4.3.5 Server configuration error (reject_server_error). */
   serverError(): never;
   /** 451 4.3.0 <name>: Temporary lookup failure (reject_dict_retry). */

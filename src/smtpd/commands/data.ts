@@ -15,8 +15,9 @@
  *   "550 5.5.2 HOST Error: bare <LF> received" after the message.
  * RFC 5321 §4.1.1.4, RFC 3030 (CHUNKING/BDAT).
  */
-import { CleanupFlag, type CleanupSession, CleanupStat } from '../../cleanup/types.js';
+import { type CleanupSession, CleanupStat } from '../../cleanup/types.js';
 import type { Milters } from '../../milter/milters.js';
+import { Rec } from '../../queue/record.js';
 import { checkMilterReply, miltersActive } from '../milter.js';
 import type { SmtpdSession } from '../session.js';
 import { BARE_LF_REPLY_REJECT, BARE_LF_WANT_STD_EOD, EHLO } from '../settings.js';
@@ -24,6 +25,9 @@ import { AFTER_BDAT, AFTER_DATA, AFTER_EOM, BDAT_ERROR, BDAT_OK, FLAG_SMTPUTF8, 
 import { allDigits, printable } from '../text.js';
 import type { SmtpToken } from '../syntax.js';
 import { quote822Local } from '../tok822.js';
+
+/** DSN_NOTIFY_NEVER (dsn_mask.h). */
+const DSN_NOTIFY_NEVER = 1;
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -78,11 +82,14 @@ async function milterData(s: SmtpdSession): Promise<string | undefined> {
 function preMessage(s: SmtpdSession): void {
   const st = s.state;
   const set = s.settings;
-  // Hand the filters to cleanup for the content (milter_send), with the milter HOLD/DISCARD flags.
-  const c = st.cleanup as (CleanupSession & { setMilters?(m: Milters): void; setExtraFlags?(f: number): void }) | undefined;
+  // Hand the filters to cleanup for the content (milter_send).
+  const c = st.cleanup as (CleanupSession & { setMilters?(m: Milters): void }) | undefined;
   const milters = miltersActive(s);
   if (c && milters) c.setMilters?.(milters);
-  if (c && st.savedFlags & (CleanupFlag.HOLD | CleanupFlag.DISCARD) && s.milters) c.setExtraFlags?.(st.savedFlags);
+  // Access-map and milter HOLD/DISCARD decided so far go with the envelope; PREPEND
+  // headers go above our Received: header (smtpd.c data_cmd()).
+  if (st.savedFlags) st.cleanup?.setExtraFlags?.(st.savedFlags);
+  for (const h of st.prepend) out(s, h);
   const withProto = st.flags & FLAG_SMTPUTF8 ? 'UTF8SMTP' : st.protocol;
   out(s, `Received: from ${st.heloName ?? st.name} (${st.name} [${st.rfcAddr}])`);
   let rfc3848Sess = '';
@@ -208,6 +215,23 @@ function detail(bit: number): [number, string, string] {
 
 const isSmtpReject = (s: string): boolean => /^[45][0-9][0-9]($|[ -])/.test(s);
 
+/**
+ * The access-map actions delegated to cleanup, in the extracted segment
+ * (smtpd.c common_post_message_handling()): FILTER, REDIRECT, each BCC
+ * recipient with NOTIFY=NEVER, then the HOLD/DISCARD flags.
+ */
+function flushSavedActions(s: SmtpdSession, c: CleanupSession): void {
+  const st = s.state;
+  if (!c.addExtracted) return;
+  if (st.savedFilter !== undefined) c.addExtracted(Rec.FILT, st.savedFilter);
+  if (st.savedRedirect !== undefined) c.addExtracted(Rec.RDR, st.savedRedirect);
+  for (const r of st.savedBcc) {
+    c.addExtracted(Rec.RCPT, r);
+    c.addExtracted(Rec.ATTR, `notify_flags=${DSN_NOTIFY_NEVER}`);
+  }
+  if (st.savedFlags) c.addExtracted(Rec.FLGS, String(st.savedFlags));
+}
+
 /** common_post_message_handling(): end-of-data checks, commit, and the reply. */
 async function postMessage(s: SmtpdSession): Promise<number> {
   const st = s.state;
@@ -226,6 +250,7 @@ async function postMessage(s: SmtpdSession): Promise<number> {
   const c = st.cleanup;
   st.cleanup = undefined;
   if (st.err === CleanupStat.OK && c) {
+    flushSavedActions(s, c);
     try {
       const res = await c.finish();
       st.err = res.status;
