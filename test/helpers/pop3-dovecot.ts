@@ -7,7 +7,7 @@
  * Dovecot), so a script's replies and the Maildirs after it can be compared.
  */
 import { cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { chownSync } from 'node:fs';
+import { chownSync, utimesSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { startAuthService } from '../../src/auth/service.js';
 import { startPop3 } from '../../src/pop3/server.js';
@@ -17,13 +17,21 @@ import { freePort, LMTP_FIXTURES } from './lmtp-dovecot.js';
 export const POP3_FIXTURES = resolve(import.meta.dirname, '../../../fixtures/pop3');
 
 /** Copy the fixture Maildirs under dir/mail, owned by the mail user (5000), with cur/new/tmp present. */
+/** 23-Nov-2026 22:54:22 +0000. */
+const FIXTURE_MTIME = new Date(Date.UTC(2026, 10, 23, 22, 54, 22));
+
 export function seedMail(dir: string): void {
   const root = join(dir, 'mail');
   mkdirSync(root, { recursive: true });
   cpSync(join(POP3_FIXTURES, 'mail'), root, { recursive: true, preserveTimestamps: true });
   const walk = (p: string) => {
     if (process.getuid?.() === 0) chownSync(p, 5000, 5000);
-    if (!statSync(p).isDirectory()) return;
+    if (!statSync(p).isDirectory()) {
+      // INTERNALDATE is the file's mtime: pin it (a fresh checkout would give the clone's time) to the
+      // time the recorded IMAP transcripts (fixtures/imap/*.expected) show.
+      if (/\/(cur|new)\/[^/]+$/.test(p)) utimesSync(p, FIXTURE_MTIME, FIXTURE_MTIME);
+      return;
+    }
     if (p.endsWith('/Maildir')) for (const d of ['cur', 'new', 'tmp']) mkdirSync(join(p, d), { recursive: true });
     for (const e of readdirSync(p)) walk(join(p, e));
   };
