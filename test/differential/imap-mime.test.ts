@@ -101,6 +101,10 @@ function itemsFor(seq: number, raw: Buffer): Item[] {
     { sec: '9', spec: { part: [9] } },
     { sec: '1.9', spec: { part: [1, 9] } },
   ];
+  // partial fetches: offsets count CRLF line ends; an offset past the end gives {0}
+  addLiteral('BODY.PEEK[]<5.10>', 'BODY[]<5>', fetchSection(raw, root, { part: [], partial: { offset: 5, length: 10 } }));
+  addLiteral('BODY.PEEK[TEXT]<3.7>', 'BODY[TEXT]<3>', fetchSection(raw, root, { part: [], text: 'TEXT', partial: { offset: 3, length: 7 } }));
+  addLiteral('BODY.PEEK[1]<100000.5>', 'BODY[1]<100000>', fetchSection(raw, root, { part: [1], partial: { offset: 100000, length: 5 } }));
   for (const p of sectionPaths(root, [], [])) {
     const s = p.join('.');
     sections.push({ sec: s, spec: { part: p } }, { sec: `${s}.MIME`, spec: { part: p, text: 'MIME' } });
