@@ -94,6 +94,13 @@ export interface ParseOptions {
   env?: NodeJS.ProcessEnv;
   /** Read no file: the built-in defaults only (doveconf -d). */
   emptyConfig?: boolean;
+  /**
+   * With expand: read `<file` only for settings this accepts (given the
+   * top-level setting or section type name); others keep "<path". doveconf
+   * -m reads the files of the chosen modules' settings only, which is why
+   * `doveadm pw` works while ssl_cert names a missing file.
+   */
+  readFileOf?: (topName: string) => boolean;
 }
 
 interface Frame {
@@ -225,7 +232,8 @@ export function parseConfigFile(path: string, opts: ParseOptions = {}): ParsedCo
     let value = rawValue;
     if (fileValue !== undefined) {
       const target = fixRelative(fileValue, file);
-      if (opts.expand) {
+      const topName = frame.path[0] ?? key;
+      if (opts.expand && (opts.readFileOf?.(topName) ?? true)) {
         try {
           value = readFileSync(target, 'utf8');
         } catch (e) {

@@ -9,7 +9,7 @@ import { hostname, machine, release, type } from 'node:os';
 import { getopt } from '../../src/util/getopt.js';
 import { out, outLine } from '../../src/util/out.js';
 import { type ConfigError, ERROR_MARK, parseConfigFile, type ParsedConfig } from './conf-parser.js';
-import { type DumpOptions, dumpConfig, filterOverrides, formatValue } from './doveconf-dump.js';
+import { type DumpOptions, dumpConfig, filterOverrides, formatValue, moduleWants } from './doveconf-dump.js';
 import { type FilterSpec, parseNet } from './filters.js';
 import { runChecks } from './checks.js';
 import { catalogue } from './settings/catalogue.js';
@@ -161,7 +161,11 @@ export function doveconfMain(argv: string[], prog = 'doveconf'): number {
   }
   let cfg: ParsedConfig;
   try {
-    cfg = parseConfigFile(defaults ? '' : path, { expand, emptyConfig: defaults });
+    cfg = parseConfigFile(defaults ? '' : path, {
+      expand,
+      emptyConfig: defaults,
+      ...(modules.length > 0 ? { readFileOf: (name: string) => moduleWants(modules, name) } : {}),
+    });
   } catch (e) {
     const ce = e as ConfigError;
     if (ce.file === undefined) throw e;

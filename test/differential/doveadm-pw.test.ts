@@ -222,6 +222,8 @@ describe('doveadm pw differential', { skip: !realDoveadmAvailable() && 'real dov
     const imap = cfg('imap.conf', 'mail_plugins = imap_quota quota\n');
     const bad = cfg('bad.conf', 'foo = bar\n');
     const obsolete = cfg('obsolete.conf', 'ssl_protocols = !SSLv3\n');
+    // doveadm reads only its own module's <file values: a missing ssl_cert file does not stop it
+    const missingCert = cfg('missing-cert.conf', `ssl = yes\nssl_cert = <${join(dir, 'nonexistent.pem')}\n`);
     const c = (...args: string[]) => ({ args });
     await compare([
       c('-c', conf),
@@ -254,6 +256,10 @@ describe('doveadm pw differential', { skip: !realDoveadmAvailable() && 'real dov
       c('-c', bad, 'help', 'pw', 'x'),
       c('-c', obsolete, 'pw', '-s', 'plain', '-p', 'x'),
       c('-c', quota, 'config', '-n'),
+      c('-c', missingCert, 'pw', '-s', 'plain', '-p', 'x'),
+      c('-c', missingCert, 'config', '-x', '-m', 'doveadm'),
+      c('-c', missingCert, 'config', '-x', '-m', 'imap-login'),
+      c('-c', missingCert, 'config', '-x'),
       c('-c', quota, 'config', '-h', 'mail_plugins'),
       c('-c', bad, 'config', '-n'),
     ]);

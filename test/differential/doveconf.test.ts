@@ -58,6 +58,12 @@ describe('doveconf differential', { skip: !realDovecotAvailable() && 'real dovec
     same(['-c', vr, '-x', '-h', 'login_greeting']);
     same(['-c', vr, 'mail_plugins', 'login_greeting']);
     same(['-c', vr, '-f', 'nosuch=1', '-n']);
+    // -m reads the <file values of the chosen modules' settings only
+    const missing = join(tmp.dir, 'missing-file-with-x.conf');
+    same(['-c', missing, '-x', '-m', 'doveadm']);
+    same(['-c', missing, '-x', '-m', 'lmtp', '-m', 'doveadm']);
+    same(['-c', missing, '-x', '-m', 'master']);
+    same(['-c', missing, '-x']);
   });
 
   it('-f with local/remote/lname/protocol filters: merged values, printed blocks, conflicts', () => {

@@ -12,7 +12,7 @@
 import { statSync } from 'node:fs';
 import { ERROR_MARK, type ConfigError, type ParsedConfig, parseConfigFile } from '../../../../compat/dovecot/conf-parser.js';
 import { runChecks } from '../../../../compat/dovecot/checks.js';
-import { filterOverrides } from '../../../../compat/dovecot/doveconf-dump.js';
+import { filterOverrides, moduleWants } from '../../../../compat/dovecot/doveconf-dump.js';
 import { catalogue } from '../../../../compat/dovecot/settings/catalogue.js';
 import { strerror } from '../../../util/strerror.js';
 import { FATAL_DEFAULT, exitWith, logFatal, stderrLine } from './log.js';
@@ -52,7 +52,8 @@ export function readDoveadmConfig(path: string, overrideArgs: readonly string[],
       logFatal(`Error reading configuration: stat(${path}) failed: ${strerror(e)}`);
     }
     try {
-      parsed = parseConfigFile(path, { expand: true });
+      // doveadm runs `doveconf -m doveadm`: only that module's <file values are read.
+      parsed = parseConfigFile(path, { expand: true, readFileOf: (name) => moduleWants(['doveadm'], name) });
     } catch (e) {
       const ce = e as ConfigError;
       if (ce.file === undefined) throw e;
